@@ -1,0 +1,2 @@
+namespace RepoLock;
+internal static class Placeholder { }
