@@ -1,0 +1,61 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RepoLock.Core;
+
+/// <summary>
+/// Who holds a lock, written next to the lock directory as <c>&lt;lockdir&gt;.owner.json</c> (the lock directory itself stays empty,
+/// as proper-lockfile requires). <see cref="LastHeartbeatTicks"/> is the lock directory's mtime exactly as the holder last read it back,
+/// which ties the record to one lock incarnation.
+/// </summary>
+public sealed record LockOwnerRecord
+{
+    public string Host { get; init; } = "";
+    public string MachineId { get; init; } = "";
+    public int ProcessId { get; init; }
+    public string ProcessStart { get; init; } = "";
+    public string Purpose { get; init; } = "";
+    public DateTimeOffset AcquiredAt { get; init; }
+    public int HeartbeatIntervalMs { get; init; }
+    public long LastHeartbeatTicks { get; init; }
+    public string RepoLockVersion { get; init; } = "";
+
+    [JsonIgnore]
+    public DateTime LastHeartbeatUtc => new(LastHeartbeatTicks, DateTimeKind.Utc);
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static string PathFor(string lockDir) => lockDir + ".owner.json";
+
+    public static LockOwnerRecord? TryRead(string lockDir)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<LockOwnerRecord>(File.ReadAllText(PathFor(lockDir)), Json);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null; // missing, half-visible or foreign: treated as an unknown holder
+        }
+    }
+
+    public void Write(string lockDir) => AtomicFile.WriteAllText(PathFor(lockDir), JsonSerializer.Serialize(this, Json));
+
+    public static void Delete(string lockDir)
+    {
+        try
+        {
+            File.Delete(PathFor(lockDir));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // an invalid record is harmless: its heartbeat no longer matches any lock
+        }
+    }
+
+    public string Describe(DateTime? lockMtimeUtc, DateTime? serverNowUtc)
+    {
+        var age = lockMtimeUtc is { } m && serverNowUtc is { } n ? $", last refreshed {(n - m).TotalSeconds:0} s ago" : "";
+        return $"{Host} process {ProcessId} ({Purpose}) since {AcquiredAt:u}{age}";
+    }
+}

@@ -1,0 +1,24 @@
+namespace RepoLock.Core;
+
+/// <summary>Timing of the proper-lockfile protocol as RepoLock uses it.</summary>
+public sealed record LockSettings
+{
+    /// <summary>A lock whose mtime is older than this (by the file server's clock) may be broken. proper-lockfile holders refresh every StaleAge/2.</summary>
+    public TimeSpan StaleAge { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>How long a waiter waits for a lock a live holder keeps fresh.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(900);
+
+    /// <summary>How often a holder refreshes its lock's mtime. Default: StaleAge/2, at most 10 s.</summary>
+    public TimeSpan? Heartbeat { get; init; }
+
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How often a waiter tells the user who holds the lock.</summary>
+    public TimeSpan ReportInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Break a lock at once when its holder is provably dead on this machine.</summary>
+    public bool FastRecovery { get; init; } = true;
+
+    public TimeSpan EffectiveHeartbeat => Heartbeat ?? TimeSpan.FromTicks(Math.Min(StaleAge.Ticks / 2, TimeSpan.FromSeconds(10).Ticks));
+}

@@ -1,0 +1,95 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace RepoLock.Core;
+
+/// <summary>
+/// Lays installed adaptors out as a self-contained OpenFn repo (for a container image): a folder with package.json, the adaptors'
+/// node_modules folders and their sentinels, and the same as a .tar.gz. Only complete adaptors (with sentinels) are taken; locks and
+/// staging are left behind. Both outputs are written to temporary names first and renamed into place.
+/// </summary>
+public static class RepoBundle
+{
+    public static void Create(RepoLayout source, IReadOnlyList<AdaptorSpecifier> adaptors, string destination, string? archive)
+    {
+        var dest = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
+        var temp = dest + $".tmp-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var deps = new JsonObject();
+            foreach (var spec in adaptors.OrderBy(a => a.Alias, StringComparer.Ordinal))
+            {
+                if (!source.IsInstalled(spec.Alias))
+                {
+                    throw Errors.Unexpected(spec.ToString(), $"no complete install in {source.Root} to bundle");
+                }
+
+                CopyTree(source.AdaptorDir(spec.Alias), Path.Combine(temp, "node_modules", spec.Alias));
+                var sentinel = Path.Combine(temp, ".sentinels", spec.Alias + ".done");
+                Directory.CreateDirectory(Path.GetDirectoryName(sentinel)!);
+                File.Copy(source.SentinelPath(spec.Alias), sentinel);
+                deps[spec.Alias] = RepoManifest.EntryValue(spec);
+            }
+
+            var manifest = new JsonObject { ["name"] = "openfn-repo", ["private"] = true, ["dependencies"] = deps };
+            File.WriteAllText(Path.Combine(temp, "package.json"), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+
+            if (Directory.Exists(dest))
+            {
+                Directory.Delete(dest, recursive: true);
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            Directory.Move(temp, dest);
+        }
+        catch
+        {
+            StagingFolder.TryDelete(temp);
+            throw;
+        }
+
+        if (archive is not null)
+        {
+            var archiveTemp = archive + $".tmp-{Guid.NewGuid():N}";
+            try
+            {
+                using (var file = File.Create(archiveTemp))
+                using (var gzip = new GZipStream(file, CompressionLevel.Optimal))
+                {
+                    TarFile.CreateFromDirectory(dest, gzip, includeBaseDirectory: false);
+                }
+
+                File.Move(archiveTemp, archive, overwrite: true);
+            }
+            catch
+            {
+                AtomicFile.TryDelete(archiveTemp);
+                throw;
+            }
+        }
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var entry in new DirectoryInfo(from).EnumerateFileSystemInfos())
+        {
+            var target = Path.Combine(to, entry.Name);
+            if (entry.LinkTarget is { } link)
+            {
+                File.CreateSymbolicLink(target, link); // npm's .bin links stay links
+            }
+            else if (entry is DirectoryInfo dir)
+            {
+                CopyTree(dir.FullName, target);
+            }
+            else
+            {
+                File.Copy(entry.FullName, target);
+            }
+        }
+    }
+}

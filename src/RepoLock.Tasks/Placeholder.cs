@@ -1,2 +1,0 @@
-namespace RepoLock;
-internal static class Placeholder { }
