@@ -15,7 +15,7 @@ namespace RepoLock.Tests.Npm;
 /// tarball (<c>package/package.json</c>, <c>package/index.js</c>) with sha512 integrity and sha1 shasum.
 /// </summary>
 /// <remarks>
-/// Routes (GET only; everything else is 404 <c>{"error":"Not found"}</c>):
+/// Routes (GET/HEAD; anything else, e.g. audit/security POSTs, is 404 <c>{"error":"Not found"}</c>):
 /// <list type="bullet">
 /// <item><c>/{name}</c>, <c>/@scope%2fname</c>, <c>/@scope/name</c> — packument (full JSON, also for the
 /// <c>application/vnd.npm.install-v1+json</c> "corgi" Accept header).</item>

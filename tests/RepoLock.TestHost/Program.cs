@@ -1,0 +1,88 @@
+using System.Text.Json;
+using RepoLock.Core;
+
+// Usage:
+//   install <repo> <registry|-> <npmCache|-> <staleSeconds> <maxParallel> <spec>...   prints one JSON line per adaptor: {alias, outcome}
+//   counter <target> <counterFile> <rounds> <staleSeconds>                          increments the counter under the lock, rounds times
+//   hold <target> <staleSeconds>                                                    prints LOCKED, holds until stdin ends, prints RELEASED
+var verb = args.Length > 0 ? args[0] : "";
+var log = new ConsoleLog();
+try
+{
+    switch (verb)
+    {
+        case "install":
+        {
+            var settings = new RepoLockSettings
+            {
+                Lock = new LockSettings { StaleAge = TimeSpan.FromSeconds(double.Parse(args[4])), Timeout = TimeSpan.FromSeconds(300) },
+                Npm = new NpmSettings { Registry = args[2] == "-" ? null : args[2], CacheDir = args[3] == "-" ? null : args[3] },
+                MaxParallel = int.Parse(args[5]),
+                Checkpoint = Environment.GetEnvironmentVariable("REPOLOCK_TEST_CHECKPOINT_DIR") is { Length: > 0 } dir
+                    ? (point, _) => TestCheckpoint.Reach(dir, point)
+                    : null,
+            };
+            var repo = new AdaptorRepo(new RepoLayout(args[1]), settings, log);
+            var specs = args.Skip(6).Select(s => AdaptorSpecifier.Parse(s)).ToList();
+            var result = await repo.EnsureInstalledAsync(await repo.ResolveAsync(specs, default), default);
+            foreach (var r in result.Adaptors)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { alias = r.Adaptor.Alias, outcome = r.Outcome.ToString() }));
+            }
+
+            foreach (var f in result.Failures)
+            {
+                Console.Error.WriteLine($"{f.Code}: {f.Message}");
+            }
+
+            return result.Succeeded ? 0 : 1;
+        }
+
+        case "counter":
+        {
+            var locks = new LockService(new LockSettings { StaleAge = TimeSpan.FromSeconds(double.Parse(args[4])), PollInterval = TimeSpan.FromMilliseconds(5) }, log: log);
+            var rounds = int.Parse(args[3]);
+            for (var i = 0; i < rounds; i++)
+            {
+                using var held = await locks.AcquireAsync(args[1], "counter", "counter", default);
+                var value = File.Exists(args[2]) ? int.Parse(File.ReadAllText(args[2]).Trim() is { Length: > 0 } t ? t : "0") : 0;
+                File.WriteAllText(args[2], (value + 1).ToString());
+            }
+
+            Console.WriteLine(rounds);
+            return 0;
+        }
+
+        case "hold":
+        {
+            var locks = new LockService(new LockSettings { StaleAge = TimeSpan.FromSeconds(double.Parse(args[2])), Timeout = TimeSpan.FromSeconds(600) }, log: log);
+            using (var held = await locks.AcquireAsync(args[1], "hold for a test", "hold", default))
+            {
+                Console.WriteLine("LOCKED");
+                Console.Out.Flush();
+                while (Console.ReadLine() is { } line && line != "release")
+                {
+                }
+            }
+
+            Console.WriteLine("RELEASED");
+            return 0;
+        }
+
+        default:
+            Console.Error.WriteLine("usage: install|counter|hold ...");
+            return 2;
+    }
+}
+catch (RepoLockException e)
+{
+    Console.Error.WriteLine($"{e.Code}: {e.Message}");
+    return 1;
+}
+
+internal sealed class ConsoleLog : IRepoLockLog
+{
+    public void Info(string message) => Console.Error.WriteLine(message);
+    public void Detail(string message) => Console.Error.WriteLine(message);
+    public void Warning(string code, string message) => Console.Error.WriteLine($"warning {code}: {message}");
+}
