@@ -56,8 +56,10 @@ public sealed class LockHandle : IDisposable
         return new LockHandle(lockDir, mtime, record, settings.EffectiveHeartbeat, log);
     }
 
+    /// <summary>Checks the lock now (a heartbeat) and throws RL2002 if it is no longer ours. Called before every step that changes the repo.</summary>
     public void ThrowIfLost(string subject)
     {
+        Heartbeat();
         if (LostReason is { } reason)
         {
             throw Errors.Lost(subject, LockDir, reason);

@@ -60,19 +60,20 @@ public class LockServiceTests : IDisposable
     }
 
     [Fact]
-    public void Heartbeat_refreshes_the_mtime_and_the_record()
+    public async Task Heartbeat_refreshes_the_mtime_and_the_record()
     {
-        using var held = TryOnce(Service())!;
-        var old = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-        Directory.SetLastWriteTimeUtc(held.LockDir, old);
-        // the holder must see its own mtime to refresh: pretend it wrote that one
-        typeof(LockHandle).GetField("_mtime", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.SetValue(held, old);
+        using var held = Service(new LockSettings { Heartbeat = TimeSpan.FromMilliseconds(30) }).StartWaiting(Target, "t").TryAcquire("t")!;
+        var first = LockOwnerRecord.TryRead(held.LockDir)!.LastHeartbeatTicks;
 
-        held.Heartbeat();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (LockOwnerRecord.TryRead(held.LockDir)?.LastHeartbeatTicks is not { } t || t == first)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no heartbeat within 10 s");
+            await Task.Delay(10);
+        }
 
-        var mtime = Directory.GetLastWriteTimeUtc(held.LockDir);
-        Assert.True(mtime > old.AddYears(1));
-        Assert.Equal(mtime.Ticks, LockOwnerRecord.TryRead(held.LockDir)!.LastHeartbeatTicks);
+        var record = LockOwnerRecord.TryRead(held.LockDir)!;
+        Assert.True(record.LastHeartbeatTicks > first);
         Assert.False(held.IsLost);
     }
 
