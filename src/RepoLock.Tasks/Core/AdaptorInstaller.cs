@@ -36,6 +36,7 @@ public sealed class AdaptorInstaller
     {
         var subject = spec.ToString();
         var alias = spec.Alias;
+        RepoManifest.Read(_layout.ManifestPath); // a manifest we could not update stops us before npm runs
         StagingFolder.RemoveLeftovers(_layout, alias, _self, _settings.Lock.StaleAge, _log);
 
         using var staging = StagingFolder.Create(_layout, alias, _self);
