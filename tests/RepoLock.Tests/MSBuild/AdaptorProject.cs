@@ -70,20 +70,36 @@ internal sealed class AdaptorProject
         project.Add(new XElement("Import", new XAttribute("Project", TestPaths.BuildTargets)));
         if (Host == HostKind.BuildChain)
         {
-            // The shape of the SDK's chain and output folder, nothing else.
+            // The shape of Microsoft.Common's chain (Build = BeforeBuild;CoreBuild;AfterBuild, CoreBuild's work in its dependencies) and the
+            // SDK's output folder, nothing else.
             project.Add(
                 new XElement("PropertyGroup",
                     new XElement("Configuration", new XAttribute("Condition", "'$(Configuration)' == ''"), "Debug"),
                     new XElement("OutDir", new XAttribute("Condition", "'$(OutDir)' == ''"), @"bin\$(Configuration)\net10.0\")),
-                new XElement("Target", new XAttribute("Name", "BeforeBuild")),
-                new XElement("Target", new XAttribute("Name", "CoreBuild")),
-                new XElement("Target", new XAttribute("Name", "AfterBuild")),
-                new XElement("Target", new XAttribute("Name", "Build"), new XAttribute("DependsOnTargets", "BeforeBuild;CoreBuild;AfterBuild")));
+                EmptyTarget("BeforeBuild"),
+                EmptyTarget("PrepareForBuild"),
+                EmptyTarget("ResolveReferences"),
+                EmptyTarget("Compile"),
+                EmptyTarget("CopyFilesToOutputDirectory"),
+                EmptyTarget("CoreBuild", "PrepareForBuild;ResolveReferences;Compile;CopyFilesToOutputDirectory"),
+                EmptyTarget("AfterBuild"),
+                EmptyTarget("Build", "BeforeBuild;CoreBuild;AfterBuild"));
         }
 
         System.IO.Directory.CreateDirectory(Directory);
         new XDocument(project).Save(Path);
         return Path;
+    }
+
+    private static XElement EmptyTarget(string name, string? dependsOn = null)
+    {
+        var target = new XElement("Target", new XAttribute("Name", name));
+        if (dependsOn is not null)
+        {
+            target.Add(new XAttribute("DependsOnTargets", dependsOn));
+        }
+
+        return target;
     }
 }
 

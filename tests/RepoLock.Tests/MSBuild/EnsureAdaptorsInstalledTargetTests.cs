@@ -73,15 +73,19 @@ public sealed class EnsureAdaptorsInstalledTargetTests : IDisposable
         Assert.Empty(run.Items("InstalledAdaptor"));
     }
 
-    [Fact]
-    public void Build_runs_the_target_before_CoreBuild()
+    [Theory]
+    [InlineData("PrepareForBuild")]
+    [InlineData("Compile")]
+    [InlineData("CopyFilesToOutputDirectory")]
+    public void Build_installs_the_adaptors_before_CoreBuild_starts_its_work(string coreBuildStep)
     {
         var run = Build(Project().Adaptor($"{Alpha}@1.0.0"));
 
         Assert.True(run.Succeeded, run.ToString());
         var order = run.Log.TargetsStarted.ToList();
         Assert.Contains(Target, order);
-        Assert.True(order.IndexOf(Target) < order.IndexOf("CoreBuild"), string.Join(", ", order));
+        Assert.Contains(coreBuildStep, order);
+        Assert.True(order.IndexOf(Target) < order.IndexOf(coreBuildStep), string.Join(", ", order));
         AssertInstalled(AlphaAlias);
     }
 
