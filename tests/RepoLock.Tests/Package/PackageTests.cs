@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using RepoLock.Tests.Infrastructure;
 using RepoLock.Tests.Npm;
+using Xunit.Abstractions;
 
 namespace RepoLock.Tests.Package;
 
@@ -68,8 +69,13 @@ public sealed class PackageTests : IClassFixture<PackageFixture>
     private const string BetaAlias = Beta + "_2.0.0";
 
     private readonly PackageFixture _fixture;
+    private readonly ITestOutputHelper _output;
 
-    public PackageTests(PackageFixture fixture) => _fixture = fixture;
+    public PackageTests(PackageFixture fixture, ITestOutputHelper output)
+    {
+        _fixture = fixture;
+        _output = output;
+    }
 
     private PackedPackage Package => _fixture.Package;
 
@@ -185,6 +191,7 @@ public sealed class PackageTests : IClassFixture<PackageFixture>
             }
 
             var summaries = builds.Select(b => Assert.Single(Consumer.Summaries(b.Stdout))).ToList();
+            summaries.ForEach(s => _output.WriteLine(s.ToString()));
             Assert.Equal(names.Length, summaries.Sum(s => s.Installed));
             Assert.Equal(sets.Sum(s => s.Length), summaries.Sum(s => s.Installed + s.InstalledByPeer + s.AlreadyInstalled));
 
