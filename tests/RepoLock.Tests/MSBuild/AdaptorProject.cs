@@ -8,8 +8,9 @@ namespace RepoLock.Tests.MSBuild;
 /// built RepoLock.Tasks.dll, exactly as the package and the sample import them.
 /// </summary>
 /// <remarks>
-/// Two hosts. <see cref="HostKind.BuildChain"/> has no SDK: a stand-in for the SDK's <c>Build</c> → <c>CoreBuild</c> chain with the
-/// SDK's output folder layout, so <c>Build</c> runs in this process without a NuGet restore. The in-process restore of a real SDK
+/// Two hosts. <see cref="HostKind.BuildChain"/> has no SDK: empty stand-ins for Microsoft.Common's <c>Build</c> chain (the same
+/// targets and DependsOnTargets, down to ResolveReferences, BeforeCompile, CoreCompile and CopyFilesToOutputDirectory) and the SDK's
+/// output folder, so <c>Build</c> runs in this process without a NuGet restore. The in-process restore of a real SDK
 /// project cannot run here: the test host already binds the task's NuGet.Versioning (6.x) from its own deps.json, and the SDK's restore
 /// tasks then fail to load their newer NuGet.Versioning. <see cref="HostKind.Sdk"/> is a real Microsoft.NET.Sdk project, evaluated with
 /// all the SDK's properties; tests on it run the RepoLock target by name, which needs no restore. The package tests build a real SDK
@@ -70,20 +71,23 @@ internal sealed class AdaptorProject
         project.Add(new XElement("Import", new XAttribute("Project", TestPaths.BuildTargets)));
         if (Host == HostKind.BuildChain)
         {
-            // The shape of Microsoft.Common's chain (Build = BeforeBuild;CoreBuild;AfterBuild, CoreBuild's work in its dependencies) and the
-            // SDK's output folder, nothing else.
+            // The shape of Microsoft.Common.CurrentVersion.targets' chain, its work in DependsOnTargets as there, and the SDK's output folder.
             project.Add(
                 new XElement("PropertyGroup",
                     new XElement("Configuration", new XAttribute("Condition", "'$(Configuration)' == ''"), "Debug"),
                     new XElement("OutDir", new XAttribute("Condition", "'$(OutDir)' == ''"), @"bin\$(Configuration)\net10.0\")),
+                EmptyTarget("Build", "BeforeBuild;CoreBuild;AfterBuild"),
                 EmptyTarget("BeforeBuild"),
+                EmptyTarget("CoreBuild", "PrepareForBuild;ResolveReferences;Compile;PrepareForRun"),
                 EmptyTarget("PrepareForBuild"),
                 EmptyTarget("ResolveReferences"),
-                EmptyTarget("Compile"),
+                EmptyTarget("Compile", "ResolveReferences;BeforeCompile;CoreCompile;AfterCompile"),
+                EmptyTarget("BeforeCompile"),
+                EmptyTarget("CoreCompile"),
+                EmptyTarget("AfterCompile"),
+                EmptyTarget("PrepareForRun", "CopyFilesToOutputDirectory"),
                 EmptyTarget("CopyFilesToOutputDirectory"),
-                EmptyTarget("CoreBuild", "PrepareForBuild;ResolveReferences;Compile;CopyFilesToOutputDirectory"),
-                EmptyTarget("AfterBuild"),
-                EmptyTarget("Build", "BeforeBuild;CoreBuild;AfterBuild"));
+                EmptyTarget("AfterBuild"));
         }
 
         System.IO.Directory.CreateDirectory(Directory);
@@ -105,7 +109,7 @@ internal sealed class AdaptorProject
 
 internal enum HostKind
 {
-    /// <summary>No SDK: a stand-in Build → CoreBuild chain that builds in this process without restore.</summary>
+    /// <summary>No SDK: stand-ins for Microsoft.Common's Build chain that build in this process without restore.</summary>
     BuildChain,
 
     /// <summary>A real Microsoft.NET.Sdk project (net10.0); only RepoLock's own targets can be built in this process.</summary>

@@ -74,19 +74,29 @@ public sealed class EnsureAdaptorsInstalledTargetTests : IDisposable
     }
 
     [Theory]
-    [InlineData("PrepareForBuild")]
-    [InlineData("Compile")]
+    [InlineData("CoreCompile")]
     [InlineData("CopyFilesToOutputDirectory")]
-    public void Build_installs_the_adaptors_before_CoreBuild_starts_its_work(string coreBuildStep)
+    public void Build_installs_the_adaptors_before_it_compiles_and_copies_its_output(string step)
     {
         var run = Build(Project().Adaptor($"{Alpha}@1.0.0"));
 
         Assert.True(run.Succeeded, run.ToString());
         var order = run.Log.TargetsStarted.ToList();
         Assert.Contains(Target, order);
-        Assert.Contains(coreBuildStep, order);
-        Assert.True(order.IndexOf(Target) < order.IndexOf(coreBuildStep), string.Join(", ", order));
+        Assert.Contains(step, order);
+        Assert.True(order.IndexOf(Target) < order.IndexOf(step), string.Join(", ", order));
         AssertInstalled(AlphaAlias);
+    }
+
+    [Fact]
+    public void Build_installs_the_adaptors_after_project_references_are_resolved()
+    {
+        var run = Build(Project().Adaptor($"{Alpha}@1.0.0"));
+
+        Assert.True(run.Succeeded, run.ToString());
+        var order = run.Log.TargetsStarted.ToList();
+        Assert.Contains(Target, order);
+        Assert.True(order.IndexOf("ResolveReferences") < order.IndexOf(Target), string.Join(", ", order)); // a task built by a ProjectReference is there
     }
 
     [Fact]
