@@ -9,28 +9,17 @@ namespace RepoLock.Tests.MSBuild;
 /// </summary>
 internal static class MSBuildLocatorSetup
 {
+    /// <summary>What the locator sets in this process's environment; child `dotnet` processes that should pick their own SDK drop them.</summary>
+    public static readonly string[] EnvironmentVariables = ["MSBUILD_EXE_PATH", "MSBuildExtensionsPath", "MSBuildSDKsPath"];
+
 #pragma warning disable CA2255 // a module initializer is the only hook that runs before xunit touches a test class
     [ModuleInitializer]
 #pragma warning restore CA2255
     internal static void Register()
     {
-        if (MSBuildLocator.IsRegistered)
+        if (!MSBuildLocator.IsRegistered)
         {
-            return;
-        }
-
-        // The SDK that runs these tests: the instance whose MSBuild matches the dotnet host we run on.
-        var instance = MSBuildLocator.QueryVisualStudioInstances()
-            .Where(i => i.DiscoveryType == DiscoveryType.DotNetSdk)
-            .OrderByDescending(i => i.Version)
-            .FirstOrDefault();
-        if (instance is null)
-        {
-            MSBuildLocator.RegisterDefaults();
-        }
-        else
-        {
-            MSBuildLocator.RegisterInstance(instance);
+            MSBuildLocator.RegisterDefaults(); // the SDK that global.json and the dotnet host running the tests resolve to
         }
     }
 }
