@@ -47,17 +47,6 @@ internal static class InProcessBuild
             }
         }
     }
-
-    /// <summary>NuGet restore of an SDK-style project, the way `dotnet build` runs it before the build (its own evaluation).</summary>
-    public static BuildRun Restore(string projectPath, IReadOnlyDictionary<string, string?>? environment = null)
-    {
-        var globals = new Dictionary<string, string>
-        {
-            ["MSBuildRestoreSessionId"] = Guid.NewGuid().ToString("D"),
-            ["ExcludeRestorePackageImports"] = "true",
-        };
-        return Run(projectPath, globals, ["Restore"], environment);
-    }
 }
 
 internal sealed record BuildRun(BuildResult Result, CollectingLogger Log)
@@ -68,9 +57,7 @@ internal sealed record BuildRun(BuildResult Result, CollectingLogger Log)
 
     public IReadOnlyList<ProjectItemInstance> Items(string itemType) => State.GetItems(itemType).ToList();
 
-    public string Property(string name) => State.GetPropertyValue(name);
-
-    /// <summary>The items a target returned (its Returns attribute), or null when it was not built or was skipped.</summary>
+    /// <summary>A target requested by name: its result code and the items its Returns attribute gave; null if it was not requested.</summary>
     public TargetResult? Target(string name) => Result.ResultsByTarget.TryGetValue(name, out var r) ? r : null;
 
     public override string ToString() => $"{Result.OverallResult}{Environment.NewLine}{Log.Transcript}";
