@@ -188,13 +188,23 @@ public class LockServiceTests : IDisposable
     public async Task A_waiter_reports_the_holder_every_few_seconds()
     {
         using var held = TryOnce(Service(), "install x@1.0.0")!;
-        var service = Service(new LockSettings { Timeout = TimeSpan.FromMilliseconds(500), PollInterval = TimeSpan.FromMilliseconds(20), ReportInterval = TimeSpan.FromMilliseconds(100) });
+        var service = Service(new LockSettings { Timeout = TimeSpan.FromMinutes(2), PollInterval = TimeSpan.FromMilliseconds(20), ReportInterval = TimeSpan.FromMilliseconds(100) });
+        using var stop = new CancellationTokenSource();
+        List<string> Reports() => _log.Lines.Where(l => l.StartsWith("info: RepoLock: waiting", StringComparison.Ordinal)).ToList();
 
-        await Assert.ThrowsAsync<RepoLockException>(() => service.AcquireAsync(Target, "y", "x@1.0.0", default));
+        var waiting = service.AcquireAsync(Target, "y", "x@1.0.0", stop.Token);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Reports().Count < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, _log.Text);
+            Assert.False(waiting.IsCompleted, "the waiter stopped waiting");
+            await Task.Delay(20);
+        }
 
-        var reports = _log.Lines.Where(l => l.StartsWith("info: RepoLock: waiting", StringComparison.Ordinal)).ToList();
-        Assert.True(reports.Count >= 2, _log.Text);
-        Assert.All(reports, r => Assert.Contains(held.LockDir, r));
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        Assert.All(Reports(), r => Assert.Contains(held.LockDir, r));
+        Assert.All(Reports(), r => Assert.Contains($"process {Environment.ProcessId}", r));
     }
 
     [Fact]
