@@ -194,7 +194,7 @@ public sealed record LockHolderInfo(string LockDir, LockOwnerRecord? Owner, Date
     public string Describe() => Owner is not null
         ? Owner.Describe(MtimeUtc, ServerNowUtc)
         : ServerNowUtc is { } now
-            ? $"an unknown holder (no RepoLock owner record, for example a Node worker), last refreshed {(now - MtimeUtc).TotalSeconds:0} s ago"
+            ? $"an unknown holder (no RepoLock owner record, for example a Node worker), {LockOwnerRecord.RefreshText(MtimeUtc, now)}"
             : "an unknown holder (no RepoLock owner record)";
 }
 

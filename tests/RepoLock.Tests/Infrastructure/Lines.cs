@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace RepoLock.Tests.Infrastructure;
 
 /// <summary>Awaiting a child's output line and noting when it came (for recovery and takeover times).</summary>
@@ -19,5 +17,11 @@ internal static class Lines
         return left < window;
     }
 
-    public static double Seconds(this Stopwatch clock) => clock.Elapsed.TotalSeconds;
+    /// <summary>Tells a holder (lock-hold.cjs or the TestHost hold verb) to let go, and waits until it has.</summary>
+    public static async Task ReleaseAsync(this ChildProcess holder)
+    {
+        await holder.StandardInput.WriteLineAsync("release");
+        await holder.StandardInput.FlushAsync();
+        await holder.WaitForLineAsync("RELEASED", TimeSpan.FromSeconds(30));
+    }
 }
