@@ -25,6 +25,10 @@ public sealed record LockOwnerRecord
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>True if both records come from one acquisition: the same process incarnation on the same machine, acquired at the same time.</summary>
+    internal bool IsSameAcquisition(LockOwnerRecord other) =>
+        MachineId == other.MachineId && ProcessId == other.ProcessId && ProcessStart == other.ProcessStart && AcquiredAt == other.AcquiredAt;
+
     public static string PathFor(string lockDir) => lockDir + ".owner.json";
 
     public static LockOwnerRecord? TryRead(string lockDir)

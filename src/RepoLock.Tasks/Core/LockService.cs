@@ -25,6 +25,9 @@ public sealed class LockService
 
     public LockSettings Settings { get; }
 
+    /// <summary>Test seam: how holders read and refresh their lock's mtime.</summary>
+    internal ILockFileSystem FileSystem { get; init; } = NativeLockFileSystem.Instance;
+
     /// <summary>proper-lockfile's lock path for a target: realpath(target) + ".lock". The target file is created if missing.</summary>
     public static string LockDirFor(string target)
     {
@@ -69,7 +72,7 @@ public sealed class LockService
         {
             if (NativeFs.TryCreateDirectory(lockDir))
             {
-                return LockHandle.Take(lockDir, purpose, _self, Settings, _log);
+                return LockHandle.Take(lockDir, purpose, _self, Settings, FileSystem, _log);
             }
 
             var mtime = NativeFs.GetMtimeUtc(lockDir);
