@@ -194,11 +194,27 @@ public sealed class LockService
 /// <summary>Who holds a lock, as far as a waiter can tell.</summary>
 public sealed record LockHolderInfo(string LockDir, LockOwnerRecord? Owner, DateTime MtimeUtc, DateTime? ServerNowUtc)
 {
-    public string Describe() => Owner is not null
-        ? Owner.Describe(MtimeUtc, ServerNowUtc)
-        : ServerNowUtc is { } now
-            ? $"an unknown holder (no RepoLock owner record, for example a Node worker), {LockOwnerRecord.RefreshText(MtimeUtc, now)}"
-            : "an unknown holder (no RepoLock owner record)";
+    /// <summary>Slack for a record written just after its holder refreshed the lock, and for whole-second mtimes.</summary>
+    private static readonly TimeSpan RecordSlack = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The record was not refreshed along with the lock: it describes an older lock (its holder was killed, then a Node worker, which writes
+    /// no record, broke and took the lock), or a holder that cannot write records. Either way it does not say who holds the lock now.
+    /// </summary>
+    public bool OwnerIsOlderThanLock => Owner is { } o && MtimeUtc - o.LastHeartbeatUtc > TimeSpan.FromMilliseconds(Math.Max(0, o.HeartbeatIntervalMs)) + RecordSlack;
+
+    public string Describe()
+    {
+        if (Owner is not null && !OwnerIsOlderThanLock)
+        {
+            return Owner.Describe(MtimeUtc, ServerNowUtc);
+        }
+
+        var refreshed = ServerNowUtc is { } now ? $", {LockOwnerRecord.RefreshText(MtimeUtc, now)}" : "";
+        return Owner is null
+            ? $"an unknown holder (no RepoLock owner record, for example a Node worker){refreshed}"
+            : $"an unknown holder (for example a Node worker){refreshed}; the owner record beside the lock, from {Owner.Host} process {Owner.ProcessId} ({Owner.Purpose}), is older than the lock and was left by a holder that is gone";
+    }
 }
 
 /// <summary>Remembers since when (by a local stopwatch) a lock's mtime has stayed the same.</summary>
