@@ -25,7 +25,7 @@ public sealed class ForeignMachineTests : IDisposable
     {
         Skip.If(Unshare.WhyNot is not null, Unshare.WhyNot);
         var target = _dir.Combine(".locks", "adaptor.lock");
-        using var foreign = HostLocks.Hold(target, Stale, prefix: Unshare.Prefix);
+        using var foreign = HostLocks.Hold(target, Stale, heartbeat: TimeSpan.FromSeconds(1), prefix: Unshare.Prefix);
         await foreign.WaitForLineAsync("LOCKED", Step);
         var record = LockOwnerRecord.TryRead(target + ".lock")!;
         Assert.NotEqual(MachineIdentity.Current.MachineId, record.MachineId);

@@ -123,10 +123,11 @@ public sealed class KillRoundTests : IDisposable
         // The next installer is already waiting and names the holder it waits for.
         using var next = StartInstall(layout, null, spec.ToString());
         await next.WaitForLineAsync($"process {victim.Id} (install {spec})", Step);
+        Assert.DoesNotContain(spec.Alias, RepoState.AssertConsistent(layout)); // killed before its sentinel, at every point
 
         victim.Kill();
         var killedAt = DateTime.UtcNow;
-        Assert.DoesNotContain(spec.Alias, RepoState.AssertConsistent(layout));
+        RepoState.AssertConsistent(layout);
 
         var takenAt = await next.SeenAtAsync("took over the lock", FastRecoveryLimit);
         Assert.Equal(0, await next.WaitForExitAsync(Step));

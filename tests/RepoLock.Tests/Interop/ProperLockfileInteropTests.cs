@@ -103,12 +103,12 @@ public sealed class ProperLockfileInteropTests : IDisposable
     public async Task A_killed_node_holder_is_taken_over_only_after_the_stale_age()
     {
         var target = _dir.Combine(".locks", "adaptor.lock");
-        using var node = NodeLocks.Hold(target, ShortStale);
+        using var node = NodeLocks.Hold(target, ShortStale, update: TimeSpan.FromSeconds(1));
         await node.WaitForLineAsync("LOCKED", Step);
         using var waiter = HostLocks.Hold(target, ShortStale);
         await waiter.WaitForLineAsync("is held by an unknown holder", Step);
 
-        var takenWhileAlive = await waiter.PrintsWithinAsync("LOCKED", ShortStale * 1.5); // the holder refreshes every 1.5 s
+        var takenWhileAlive = await waiter.PrintsWithinAsync("LOCKED", ShortStale * 1.5); // the holder refreshes every second
         node.Kill();
         var killedAt = DateTime.UtcNow;
         var lastRefresh = Directory.GetLastWriteTimeUtc(target + ".lock");
