@@ -3,8 +3,8 @@ using RepoLock.Core;
 
 // Usage:
 //   install <repo> <registry|-> <npmCache|-> <staleSeconds> <maxParallel> <spec>...   prints one JSON line per adaptor: {alias, outcome}
-//   counter <target> <counterFile> <rounds> <staleSeconds>                          increments the counter under the lock, rounds times
-//   hold <target> <staleSeconds>                                                    prints LOCKED, holds until stdin ends, prints RELEASED
+//   counter <target> <counterFile> <rounds> <staleSeconds> [heartbeatSeconds]       increments the counter under the lock, rounds times
+//   hold <target> <staleSeconds> [heartbeatSeconds]                                 prints LOCKED, holds until stdin ends or "release", prints RELEASED
 var verb = args.Length > 0 ? args[0] : "";
 var log = new ConsoleLog();
 try
@@ -40,7 +40,7 @@ try
 
         case "counter":
         {
-            var locks = new LockService(new LockSettings { StaleAge = TimeSpan.FromSeconds(double.Parse(args[4])), PollInterval = TimeSpan.FromMilliseconds(5) }, log: log);
+            var locks = new LockService(new LockSettings { StaleAge = Seconds(args[4]), Heartbeat = OptionalSeconds(args, 5), PollInterval = TimeSpan.FromMilliseconds(5) }, log: log);
             var rounds = int.Parse(args[3]);
             for (var i = 0; i < rounds; i++)
             {
@@ -55,7 +55,7 @@ try
 
         case "hold":
         {
-            var locks = new LockService(new LockSettings { StaleAge = TimeSpan.FromSeconds(double.Parse(args[2])), Timeout = TimeSpan.FromSeconds(600) }, log: log);
+            var locks = new LockService(new LockSettings { StaleAge = Seconds(args[2]), Heartbeat = OptionalSeconds(args, 3), Timeout = TimeSpan.FromSeconds(600) }, log: log);
             using (var held = await locks.AcquireAsync(args[1], "hold for a test", "hold", default))
             {
                 Console.WriteLine("LOCKED");
@@ -79,6 +79,10 @@ catch (RepoLockException e)
     Console.Error.WriteLine($"{e.Code}: {e.Message}");
     return 1;
 }
+
+static TimeSpan Seconds(string text) => TimeSpan.FromSeconds(double.Parse(text, System.Globalization.CultureInfo.InvariantCulture));
+
+static TimeSpan? OptionalSeconds(string[] args, int index) => args.Length > index ? Seconds(args[index]) : null;
 
 internal sealed class ConsoleLog : IRepoLockLog
 {

@@ -1,25 +1,48 @@
+using System.Diagnostics;
+
 namespace RepoLock.Core;
 
 /// <summary>
-/// A held lock. A heartbeat refreshes the lock directory's mtime and checks that it is still the mtime this holder wrote;
-/// if the directory is gone or another mtime is there, the lock is lost: <see cref="ThrowIfLost"/> stops the work before it changes the repo.
+/// A held lock. A heartbeat refreshes the lock directory's mtime and checks that the lock is still this holder's: the directory is there,
+/// its owner record is not another holder's, and its mtime is one this holder saw it carry. Otherwise the lock is lost:
+/// <see cref="ThrowIfLost"/> stops the work before it changes the repo.
 /// </summary>
+/// <remarks>
+/// On a shared file system the client may cache attributes, so the mtime read back after a refresh can still be the old one, and the new
+/// one shows up a beat later. That is not a lost lock: after a refresh we could not see, a mtime newer than ours by no more than the time
+/// since our mtime last changed (our refreshes cannot carry a later time), and well below half the stale age (the least a takeover's mtime
+/// is past ours), is taken as our own refresh showing up late. The owner record is read by content, which
+/// such caches do not keep, so a RepoLock taker is noticed even while the cached mtime still looks like ours.
+/// </remarks>
 public sealed class LockHandle : IDisposable
 {
+    private const int RememberedMtimes = 8;
+    private static readonly TimeSpan WholeSecondSlack = TimeSpan.FromSeconds(2);
+
     private readonly object _gate = new();
     private readonly LockOwnerRecord _record;
     private readonly IRepoLockLog _log;
+    private readonly ILockFileSystem _fs;
+    private readonly TimeSpan _staleAge;
     private readonly Timer _timer;
+    private readonly Stopwatch _sinceChange = Stopwatch.StartNew();
+    private readonly List<DateTime> _seen = [];
     private DateTime _mtime;
+    private bool _unseenRefresh;
+    private bool _recordWritten;
     private bool _released;
 
-    private LockHandle(string lockDir, DateTime mtime, LockOwnerRecord record, TimeSpan heartbeat, IRepoLockLog log)
+    private LockHandle(string lockDir, DateTime mtime, LockOwnerRecord record, bool recordWritten, LockSettings settings, ILockFileSystem fs, IRepoLockLog log)
     {
         LockDir = lockDir;
         _mtime = mtime;
+        _seen.Add(mtime);
         _record = record;
+        _recordWritten = recordWritten;
+        _staleAge = settings.StaleAge;
+        _fs = fs;
         _log = log;
-        _timer = new Timer(_ => Heartbeat(), null, heartbeat, heartbeat);
+        _timer = new Timer(_ => Heartbeat(), null, settings.EffectiveHeartbeat, settings.EffectiveHeartbeat);
     }
 
     public string LockDir { get; }
@@ -28,9 +51,9 @@ public sealed class LockHandle : IDisposable
 
     public bool IsLost => LostReason is not null;
 
-    internal static LockHandle Take(string lockDir, string purpose, MachineIdentity self, LockSettings settings, IRepoLockLog log)
+    internal static LockHandle Take(string lockDir, string purpose, MachineIdentity self, LockSettings settings, ILockFileSystem fs, IRepoLockLog log)
     {
-        var mtime = NativeFs.GetMtimeUtc(lockDir) ?? DateTime.UtcNow;
+        var mtime = fs.GetMtimeUtc(lockDir) ?? DateTime.UtcNow;
         var record = new LockOwnerRecord
         {
             Host = self.Host,
@@ -43,9 +66,11 @@ public sealed class LockHandle : IDisposable
             LastHeartbeatTicks = mtime.Ticks,
             RepoLockVersion = RepoLockInfo.Version,
         };
+        var written = false;
         try
         {
             record.Write(lockDir);
+            written = true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -53,7 +78,7 @@ public sealed class LockHandle : IDisposable
             log.Detail($"RepoLock: could not write the owner record for {lockDir}: {e.Message}");
         }
 
-        return new LockHandle(lockDir, mtime, record, settings.EffectiveHeartbeat, log);
+        return new LockHandle(lockDir, mtime, record, written, settings, fs, log);
     }
 
     /// <summary>Checks the lock now (a heartbeat) and throws RL2002 if it is no longer ours. Called before every step that changes the repo.</summary>
@@ -78,27 +103,37 @@ public sealed class LockHandle : IDisposable
                     return;
                 }
 
-                var current = NativeFs.GetMtimeUtc(LockDir);
+                var current = _fs.GetMtimeUtc(LockDir);
                 if (current is null)
                 {
                     MarkLost("the lock directory was removed by another process");
                     return;
                 }
 
-                if (current.Value != _mtime)
+                if (OtherHolder(LockOwnerRecord.TryRead(LockDir)) is { } other)
                 {
-                    MarkLost($"its mtime is {current.Value:O}, not the {_mtime:O} this holder wrote: another process took it over");
+                    MarkLost($"{other} holds it now: its owner record replaced ours");
                     return;
                 }
 
-                if (!NativeFs.Touch(LockDir))
+                if (!IsOurs(current.Value))
+                {
+                    MarkLost($"its mtime is {current.Value:O}, not the {_mtime:O} this holder last saw: another process took it over");
+                    return;
+                }
+
+                if (!_fs.Touch(LockDir))
                 {
                     MarkLost("the lock directory was removed by another process");
                     return;
                 }
 
-                _mtime = NativeFs.GetMtimeUtc(LockDir) ?? _mtime;
+                var after = _fs.GetMtimeUtc(LockDir) ?? current.Value;
+                _unseenRefresh = after == current.Value; // same whole second, or a cached attribute: the new mtime may show up later
+
+                See(after);
                 (_record with { LastHeartbeatTicks = _mtime.Ticks }).Write(LockDir);
+                _recordWritten = true;
             }
         }
         catch (Exception e)
@@ -107,6 +142,53 @@ public sealed class LockHandle : IDisposable
             _log.Detail($"RepoLock: heartbeat of {LockDir} failed: {e.Message}");
         }
     }
+
+    /// <summary>Whether the lock directory's mtime is one this holder put there.</summary>
+    private bool IsOurs(DateTime mtime)
+    {
+        if (mtime == _mtime || _seen.Contains(mtime))
+        {
+            return true; // the current one, or an older one of ours a cache still shows
+        }
+
+        // A refresh whose result we could not read back may show up now: its mtime is at most the time since ours last changed past it.
+        // A takeover cannot look like that: it needs the lock to look a stale age old to a waiter whose cache lags less than half the
+        // stale age, so its mtime is at least half a stale age past our last one.
+        var late = mtime - _mtime;
+        if (_unseenRefresh && late > TimeSpan.Zero
+            && late <= Min(_sinceChange.Elapsed + WholeSecondSlack, _staleAge / 2))
+        {
+            _log.Detail($"RepoLock: {LockDir}: a refresh of ours shows up late (attribute caching): mtime {mtime:O}, {late.TotalSeconds:0.###} s after {_mtime:O}.");
+            See(mtime);
+            return true;
+        }
+
+        return false;
+    }
+
+    private void See(DateTime mtime)
+    {
+        if (mtime != _mtime)
+        {
+            _sinceChange.Restart();
+        }
+
+        _mtime = mtime;
+        if (!_seen.Contains(mtime))
+        {
+            _seen.Add(mtime);
+            if (_seen.Count > RememberedMtimes)
+            {
+                _seen.RemoveAt(0);
+            }
+        }
+    }
+
+    /// <summary>Who else the owner record names, if it names another acquisition than ours (a taker writes its own record first thing).</summary>
+    private string? OtherHolder(LockOwnerRecord? owner) =>
+        owner is not null && _recordWritten && !owner.IsSameAcquisition(_record) ? $"{owner.Host} process {owner.ProcessId} ({owner.Purpose})" : null;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private void MarkLost(string reason)
     {
@@ -126,7 +208,7 @@ public sealed class LockHandle : IDisposable
             }
 
             _released = true;
-            if (IsLost || NativeFs.GetMtimeUtc(LockDir) != _mtime)
+            if (IsLost || _fs.GetMtimeUtc(LockDir) is not { } current || OtherHolder(LockOwnerRecord.TryRead(LockDir)) is not null || !IsOurs(current))
             {
                 return; // not ours any more: leave the new holder alone
             }

@@ -25,6 +25,10 @@ public sealed record LockOwnerRecord
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>True if both records come from one acquisition: the same process incarnation on the same machine, acquired at the same time.</summary>
+    internal bool IsSameAcquisition(LockOwnerRecord other) =>
+        MachineId == other.MachineId && ProcessId == other.ProcessId && ProcessStart == other.ProcessStart && AcquiredAt == other.AcquiredAt;
+
     public static string PathFor(string lockDir) => lockDir + ".owner.json";
 
     public static LockOwnerRecord? TryRead(string lockDir)
@@ -55,7 +59,16 @@ public sealed record LockOwnerRecord
 
     public string Describe(DateTime? lockMtimeUtc, DateTime? serverNowUtc)
     {
-        var age = lockMtimeUtc is { } m && serverNowUtc is { } n ? $", last refreshed {(n - m).TotalSeconds:0} s ago" : "";
+        var age = lockMtimeUtc is { } m && serverNowUtc is { } n ? $", {RefreshText(m, n)}" : "";
         return $"{Host} process {ProcessId} ({Purpose}) since {AcquiredAt:u}{age}";
+    }
+
+    /// <summary>"last refreshed 12 s ago"; for a lock stamped by a clock ahead of the file server's, how far in the future its mtime is.</summary>
+    internal static string RefreshText(DateTime lockMtimeUtc, DateTime serverNowUtc)
+    {
+        var age = serverNowUtc - lockMtimeUtc;
+        return age >= -TimeSpan.FromSeconds(1) // coarse mtimes and probe granularity put a fresh lock up to a second "ahead"
+            ? $"last refreshed {Math.Max(0, age.TotalSeconds):0} s ago"
+            : $"its mtime is {-age.TotalSeconds:0} s in the future (the clock that wrote it is ahead of the file server's)";
     }
 }

@@ -25,6 +25,9 @@ public sealed class LockService
 
     public LockSettings Settings { get; }
 
+    /// <summary>Test seam: how holders read and refresh their lock's mtime.</summary>
+    internal ILockFileSystem FileSystem { get; init; } = NativeLockFileSystem.Instance;
+
     /// <summary>proper-lockfile's lock path for a target: realpath(target) + ".lock". The target file is created if missing.</summary>
     public static string LockDirFor(string target)
     {
@@ -69,7 +72,7 @@ public sealed class LockService
         {
             if (NativeFs.TryCreateDirectory(lockDir))
             {
-                return LockHandle.Take(lockDir, purpose, _self, Settings, _log);
+                return LockHandle.Take(lockDir, purpose, _self, Settings, FileSystem, _log);
             }
 
             var mtime = NativeFs.GetMtimeUtc(lockDir);
@@ -191,11 +194,27 @@ public sealed class LockService
 /// <summary>Who holds a lock, as far as a waiter can tell.</summary>
 public sealed record LockHolderInfo(string LockDir, LockOwnerRecord? Owner, DateTime MtimeUtc, DateTime? ServerNowUtc)
 {
-    public string Describe() => Owner is not null
-        ? Owner.Describe(MtimeUtc, ServerNowUtc)
-        : ServerNowUtc is { } now
-            ? $"an unknown holder (no RepoLock owner record, for example a Node worker), last refreshed {(now - MtimeUtc).TotalSeconds:0} s ago"
-            : "an unknown holder (no RepoLock owner record)";
+    /// <summary>Slack for a record written just after its holder refreshed the lock, and for whole-second mtimes.</summary>
+    private static readonly TimeSpan RecordSlack = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The record was not refreshed along with the lock: it describes an older lock (its holder was killed, then a Node worker, which writes
+    /// no record, broke and took the lock), or a holder that cannot write records. Either way it does not say who holds the lock now.
+    /// </summary>
+    public bool OwnerIsOlderThanLock => Owner is { } o && MtimeUtc - o.LastHeartbeatUtc > TimeSpan.FromMilliseconds(Math.Max(0, o.HeartbeatIntervalMs)) + RecordSlack;
+
+    public string Describe()
+    {
+        if (Owner is not null && !OwnerIsOlderThanLock)
+        {
+            return Owner.Describe(MtimeUtc, ServerNowUtc);
+        }
+
+        var refreshed = ServerNowUtc is { } now ? $", {LockOwnerRecord.RefreshText(MtimeUtc, now)}" : "";
+        return Owner is null
+            ? $"an unknown holder (no RepoLock owner record, for example a Node worker){refreshed}"
+            : $"an unknown holder (for example a Node worker){refreshed}; the owner record beside the lock, from {Owner.Host} process {Owner.ProcessId} ({Owner.Purpose}), is older than the lock and was left by a holder that is gone";
+    }
 }
 
 /// <summary>Remembers since when (by a local stopwatch) a lock's mtime has stayed the same.</summary>

@@ -102,9 +102,29 @@ public sealed class ChildProcess : IDisposable
 
         var exited = _process.WaitForExitAsync();
         var done = await Task.WhenAny(seen.Task, exited, Task.Delay(timeout));
-        if (done != seen.Task)
+        if (done == exited && await DrainedAsync() && Output.Contains(text, StringComparison.Ordinal))
+        {
+            return; // printed just before exiting: the last lines arrive after the exit is noticed
+        }
+
+        if (done != seen.Task && !seen.Task.IsCompleted)
         {
             throw new TimeoutException($"'{text}' not printed ({(done == exited ? "process exited" : "timed out")}). Output:\n{Output}");
+        }
+    }
+
+    /// <summary>Waits (briefly) until the output handlers have seen everything the exited process wrote.</summary>
+    private async Task<bool> DrainedAsync()
+    {
+        try
+        {
+            // The parameterless WaitForExit is the one that waits for the asynchronous output handlers.
+            await Task.Run(() => _process.WaitForExit()).WaitAsync(TimeSpan.FromSeconds(10));
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false; // a grandchild still holds the pipe: go with what arrived
         }
     }
 
