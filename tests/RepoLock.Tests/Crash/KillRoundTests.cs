@@ -162,7 +162,8 @@ public sealed class KillRoundTests : IDisposable
               <ItemGroup>
                 <Adaptor Include="{spec}" />
               </ItemGroup>
-              <Target Name="CoreBuild" />
+              <Target Name="BeforeCompile" />
+              <Target Name="CoreBuild" DependsOnTargets="BeforeCompile" />
               <Target Name="Build" DependsOnTargets="CoreBuild" />
               <Import Project="{TestPaths.BuildTargets}" />
             </Project>
