@@ -1,0 +1,221 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Engines;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Perfolizer.Horology;
+using RepoLock.Bench.Infrastructure;
+using RepoLock.Core;
+
+namespace RepoLock.Bench.Measurements;
+
+/// <summary>Where the BenchmarkDotNet classes make their repos (set before BenchmarkDotNet runs them, in this process).</summary>
+public static class MicroEnv
+{
+    public static string TempRoot { get; set; } = Path.GetTempPath();
+}
+
+/// <summary>1. The cache-hit path: a build whose adaptors are all installed.</summary>
+[MemoryDiagnoser]
+public class CacheHitBenchmarks
+{
+    private AdaptorRepo _repo = null!;
+    private RepoLayout _layout = null!;
+    private List<AdaptorSpecifier> _specs = null!;
+    private string[] _aliases = null!;
+    private string _root = "";
+
+    [Params(1, 10, 100)]
+    public int Installed { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _root = Path.Combine(MicroEnv.TempRoot, $"cache-hit-{Installed}-{Guid.NewGuid():N}");
+        _layout = new RepoLayout(_root);
+        // Pre-parsed specifiers, as the task hands them to the core after ResolveAsync (all exact: no npm).
+        _specs = Enumerable.Range(0, Installed).Select(i => AdaptorSpecifier.Parse($"@fixture/language-a{i:000}@1.{i}.0")).ToList();
+        _aliases = _specs.Select(s => s.Alias).ToArray();
+        foreach (var spec in _specs)
+        {
+            Fixtures.FakeInstall(_layout, spec);
+        }
+
+        _repo = new AdaptorRepo(_layout, new RepoLockSettings(), NullLog.Instance);
+        var check = _repo.EnsureInstalledAsync(_specs, default).GetAwaiter().GetResult();
+        if (check.Adaptors.Count != Installed || check.Adaptors.Any(a => a.Outcome != InstallOutcome.AlreadyInstalled))
+        {
+            throw new InvalidOperationException("the fabricated repo is not seen as installed");
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => Directory.Delete(_root, recursive: true);
+
+    /// <summary>The real path: what EnsureAdaptorsInstalled calls on every build (dedupe, N checks, the summary line).</summary>
+    [Benchmark]
+    public Task<EnsureResult> EnsureInstalled() => _repo.EnsureInstalledAsync(_specs, CancellationToken.None);
+
+    /// <summary>The raw check: RepoLayout.IsInstalled for each alias (two stats).</summary>
+    [Benchmark]
+    public int IsInstalled()
+    {
+        var n = 0;
+        foreach (var alias in _aliases)
+        {
+            if (_layout.IsInstalled(alias))
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+}
+
+/// <summary>3. One uncontended lock acquire + release on local disk, through the public API a caller uses.</summary>
+[MemoryDiagnoser]
+public class LockBenchmarks
+{
+    private LockService _locks = null!;
+    private string _target = "";
+    private string _root = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _root = Path.Combine(MicroEnv.TempRoot, $"lock-{Guid.NewGuid():N}");
+        _target = new RepoLayout(_root).LockTarget("@fixture/language-alpha_1.0.0");
+        _locks = new LockService(new LockSettings(), log: NullLog.Instance);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => Directory.Delete(_root, recursive: true);
+
+    [Benchmark]
+    public async Task AcquireRelease()
+    {
+        using var held = await _locks.AcquireAsync(_target, "bench", "bench", CancellationToken.None);
+    }
+}
+
+/// <summary>Runs measurements 1 and 3 with BenchmarkDotNet in this process and turns its summaries into two sections.</summary>
+public static class Micro
+{
+    public static (Section CacheHit, Section Lock) Run(BenchContext ctx, bool cacheHit, bool lockToo)
+    {
+        var size = ctx.Size;
+        MicroEnv.TempRoot = ctx.NewFolder("micro");
+        var artifacts = ctx.NewFolder("bdn-artifacts");
+        var job = Job.Default
+            .WithToolchain(InProcessEmitToolchain.DontLogOutput)
+            .WithLaunchCount(1)
+            .WithWarmupCount(size.BdnWarmups)
+            .WithIterationCount(size.BdnIterations)
+            .WithIterationTime(TimeInterval.FromMilliseconds(size.BdnIterationTime.TotalMilliseconds))
+            .WithStrategy(RunStrategy.Throughput)
+            .WithId(ctx.Options.Smoke ? "smoke" : "short");
+        var logPath = Path.Combine(artifacts, "benchmarkdotnet.log");
+        using var logWriter = new StreamWriter(logPath);
+        var config = ManualConfig.CreateEmpty()
+            .AddJob(job)
+            .AddDiagnoser(MemoryDiagnoser.Default)
+            .AddColumnProvider(DefaultColumnProviders.Instance)
+            .AddLogger(new StreamLogger(logWriter))
+            .WithArtifactsPath(artifacts)
+            .WithOptions(ConfigOptions.DisableLogFile);
+
+        var method = $"BenchmarkDotNet {typeof(BenchmarkRunner).Assembly.GetName().Version?.ToString(3)} in this process (InProcessEmitToolchain), " +
+                     $"one launch, {size.BdnWarmups} warm-up and {size.BdnIterations} measured iterations of about {size.BdnIterationTime.TotalMilliseconds:0} ms each; " +
+                     "the figure is the median time per operation. Repos on the temp folder's local disk, page cache warm (the steady state of a build agent).";
+
+        var types = new List<Type>();
+        if (cacheHit)
+        {
+            types.Add(typeof(CacheHitBenchmarks));
+        }
+
+        if (lockToo)
+        {
+            types.Add(typeof(LockBenchmarks));
+        }
+
+        ctx.Progress($"BenchmarkDotNet: {string.Join(", ", types.Select(t => t.Name))} (log: {logPath})");
+        var summaries = BenchmarkRunner.Run(types.ToArray(), config);
+        var reports = summaries.SelectMany(s => s.Reports).ToList();
+
+        var hit = new Section { Id = "cache-hit", Number = 1, Title = "Cache-hit check per adaptor (all installed, local disk)" };
+        hit.Method = method + " `EnsureInstalledAsync` is the whole core call of a no-op build with pre-parsed exact specifiers; " +
+                     "`IsInstalled` is the raw two-stat check (`.sentinels/<alias>.done` and `node_modules/<alias>/package.json`). Per adaptor = per call / adaptors.";
+        hit.Columns = ["Adaptors installed", "EnsureInstalledAsync per call", "per adaptor", "allocated per call", "IsInstalled per adaptor"];
+        var lockSection = new Section { Id = "lock", Number = 3, Title = "Uncontended lock acquire + release (LockService, local disk)" };
+        lockSection.Method = method + " One `LockService.AcquireAsync` (lock path resolution, atomic mkdir, owner record) and `Dispose` " +
+                             "(owner record delete, rmdir) with nobody else on the lock.";
+        lockSection.Columns = ["Operation", "Median", "Mean", "Allocated"];
+
+        foreach (var s in summaries)
+        {
+            foreach (var e in s.ValidationErrors.Where(e => e.IsCritical))
+            {
+                (s.BenchmarksCases.Any(b => b.Descriptor.Type == typeof(LockBenchmarks)) ? lockSection : hit).Errors.Add($"BenchmarkDotNet: {e.Message}");
+            }
+        }
+
+        if (cacheHit)
+        {
+            foreach (var n in new[] { 1, 10, 100 })
+            {
+                var ensure = Find(reports, nameof(CacheHitBenchmarks.EnsureInstalled), n);
+                var raw = Find(reports, nameof(CacheHitBenchmarks.IsInstalled), n);
+                if (ensure?.ResultStatistics is null || raw?.ResultStatistics is null)
+                {
+                    hit.Errors.Add($"no BenchmarkDotNet result for {n} adaptor(s); see {logPath}");
+                    continue;
+                }
+
+                var ensureUs = ensure.ResultStatistics.Median / 1000.0;
+                var rawUs = raw.ResultStatistics.Median / 1000.0;
+                var alloc = ensure.GcStats.GetBytesAllocatedPerOperation(ensure.BenchmarkCase) ?? 0;
+                hit.Row(n.ToString(Fmt.Inv), Fmt.Us(ensureUs), Fmt.Us(ensureUs / n), $"{alloc / 1024.0:0.0} KiB", Fmt.Us(rawUs / n));
+                hit.Figures.Add(new()
+                {
+                    ["installed"] = n,
+                    ["ensureInstalledUsPerCall"] = Fmt.R(ensureUs),
+                    ["ensureInstalledUsPerAdaptor"] = Fmt.R(ensureUs / n),
+                    ["ensureInstalledBytesPerCall"] = alloc,
+                    ["isInstalledUsPerAdaptor"] = Fmt.R(rawUs / n),
+                });
+                hit.Target($"cache-hit per adaptor, {n} installed (EnsureInstalledAsync)", "< 50 µs", Fmt.Us(ensureUs / n), ensureUs / n < 50);
+            }
+        }
+
+        if (lockToo)
+        {
+            var r = reports.FirstOrDefault(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == nameof(LockBenchmarks.AcquireRelease));
+            if (r?.ResultStatistics is null)
+            {
+                lockSection.Errors.Add($"no BenchmarkDotNet result; see {logPath}");
+            }
+            else
+            {
+                var medianUs = r.ResultStatistics.Median / 1000.0;
+                var meanUs = r.ResultStatistics.Mean / 1000.0;
+                var alloc = r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase) ?? 0;
+                lockSection.Row("AcquireAsync + Dispose", Fmt.Us(medianUs), Fmt.Us(meanUs), $"{alloc / 1024.0:0.0} KiB");
+                lockSection.Figures.Add(new() { ["medianUs"] = Fmt.R(medianUs), ["meanUs"] = Fmt.R(meanUs), ["bytesAllocated"] = alloc });
+                lockSection.Target("uncontended acquire + release", "< 1 ms", Fmt.Us(medianUs), medianUs < 1000);
+            }
+        }
+
+        return (hit, lockSection);
+    }
+
+    private static BenchmarkReport? Find(List<BenchmarkReport> reports, string method, int installed) =>
+        reports.FirstOrDefault(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method
+                                    && r.BenchmarkCase.Parameters.Items.Any(p => p.Name == nameof(CacheHitBenchmarks.Installed) && Equals(p.Value, installed)));
+}
