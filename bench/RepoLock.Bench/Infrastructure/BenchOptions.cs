@@ -56,6 +56,7 @@ public sealed record Sizes
     public required int BdnWarmups { get; init; }
     public required int BdnIterations { get; init; }
     public required TimeSpan BdnIterationTime { get; init; }
+    public required int MicroSamples { get; init; }
 
     // 2: A/B pairs of no-op builds (after one untimed pair), and builds with MSBuild's performance summary.
     public required int NoOpPairs { get; init; }
@@ -80,9 +81,10 @@ public sealed record Sizes
 
     public static readonly Sizes FullRun = new()
     {
-        BdnWarmups = 3,
-        BdnIterations = 7,
-        BdnIterationTime = TimeSpan.FromMilliseconds(250),
+        BdnWarmups = 2,
+        BdnIterations = 5,
+        BdnIterationTime = TimeSpan.FromMilliseconds(200),
+        MicroSamples = 2000,
         NoOpPairs = 5,
         NoOpSummaryBuilds = 2,
         TarballLatency = TimeSpan.FromSeconds(1.5),
@@ -103,6 +105,7 @@ public sealed record Sizes
         BdnWarmups = 1,
         BdnIterations = 2,
         BdnIterationTime = TimeSpan.FromMilliseconds(25),
+        MicroSamples = 50,
         NoOpPairs = 1,
         NoOpSummaryBuilds = 0,
         TarballLatency = TimeSpan.FromSeconds(0.2),

@@ -6,6 +6,9 @@ namespace RepoLock.Bench.Infrastructure;
 /// <summary>The outcome of one child process: exit code, output and how long it ran (start to exit, by this process's stopwatch).</summary>
 public sealed record ProcResult(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed, bool TimedOut)
 {
+    /// <summary>Every output line with the time since the start, for a look at what a run spent its time on (kept with --keep-temp).</summary>
+    public string Timeline { get; init; } = "";
+
     public string Output => Stdout + Stderr;
 
     /// <summary>The last lines of the output, for an error message.</summary>
@@ -21,6 +24,7 @@ public sealed class Proc : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
+    private readonly StringBuilder _timeline = new();
     private readonly Stopwatch _clock = new();
     private readonly List<(string Text, TaskCompletionSource Seen)> _waits = [];
     private readonly object _gate = new();
@@ -113,7 +117,8 @@ public sealed class Proc : IDisposable
         _clock.Stop();
         lock (_gate)
         {
-            return new ProcResult(timedOut ? -1 : _process.ExitCode, _stdout.ToString(), _stderr.ToString(), _clock.Elapsed, timedOut);
+            _timeline.AppendLine($"[{_clock.Elapsed.TotalMilliseconds,7:0} ms] exit {(timedOut ? -1 : _process.ExitCode)}");
+            return new ProcResult(timedOut ? -1 : _process.ExitCode, _stdout.ToString(), _stderr.ToString(), _clock.Elapsed, timedOut) { Timeline = _timeline.ToString() };
         }
     }
 
@@ -168,6 +173,7 @@ public sealed class Proc : IDisposable
         lock (_gate)
         {
             into.AppendLine(line);
+            _timeline.Append('[').Append(_clock.Elapsed.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture).PadLeft(7)).Append(" ms] ").AppendLine(line);
             foreach (var w in _waits.Where(w => line.Contains(w.Text, StringComparison.Ordinal)))
             {
                 w.Seen.TrySetResult();

@@ -150,6 +150,11 @@ public static class ColdStart
         }
 
         var wall = clock.Elapsed.TotalSeconds;
+        for (var i = 0; i < results.Length; i++)
+        {
+            File.WriteAllText(Path.Combine(runDir, $"process-{i}.log"), results[i].Timeline);
+        }
+
         var after = Fixtures.TarballSnapshot(ctx.Registry);
         var downloads = adaptors.ToDictionary(a => a.Alias, a => after[a.Alias] - before[a.Alias]);
         var summaries = results.Select(r => BuildFixture.ParseSummary(r.Output)).ToList();
