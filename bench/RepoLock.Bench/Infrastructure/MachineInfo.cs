@@ -21,7 +21,11 @@ public sealed record MachineInfo
     public Busy? After { get; set; }
 
     /// <summary>uptime's output, and the dotnet/node/npm processes running that are not this bench's own.</summary>
-    public sealed record Busy(string Uptime, double[] LoadAverage, int OtherDotnetProcesses, int OtherNodeProcesses);
+    /// <remarks>
+    /// Other sandboxes on the same VM do not show up as processes here, but they do in the load average and in the kernel's pressure stall
+    /// figures (/proc/pressure: the share of the last 60 s in which some task waited for CPU or I/O).
+    /// </remarks>
+    public sealed record Busy(string Uptime, double[] LoadAverage, int OtherDotnetProcesses, int OtherNodeProcesses, double? CpuPressure60, double? IoPressure60);
 
     public static async Task<MachineInfo> CaptureAsync()
     {
@@ -57,12 +61,28 @@ public sealed record MachineInfo
         }
 
         var (dotnet, node) = CountOthers();
-        return new Busy(uptime, load, dotnet, node);
+        return new Busy(uptime, load, dotnet, node, Pressure("cpu"), Pressure("io"));
     }
 
     public bool OthersWereBusy => IsBusy(Before) || (After is { } a && IsBusy(a));
 
-    private static bool IsBusy(Busy b) => b.OtherDotnetProcesses > 0 || b.OtherNodeProcesses > 0 || (b.LoadAverage.Length > 0 && b.LoadAverage[0] > 0.5);
+    private static bool IsBusy(Busy b) => b.OtherDotnetProcesses > 0 || b.OtherNodeProcesses > 0 || (b.LoadAverage.Length > 0 && b.LoadAverage[0] > 0.5)
+                                          || b.CpuPressure60 > 10 || b.IoPressure60 > 10;
+
+    /// <summary>The "some avg60" figure of /proc/pressure/&lt;resource&gt;, in percent.</summary>
+    private static double? Pressure(string resource)
+    {
+        try
+        {
+            var some = File.ReadLines($"/proc/pressure/{resource}").First(l => l.StartsWith("some", StringComparison.Ordinal));
+            var avg60 = some.Split(' ').First(f => f.StartsWith("avg60=", StringComparison.Ordinal));
+            return double.Parse(avg60["avg60=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or FormatException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     private static (int Dotnet, int Node) CountOthers()
     {

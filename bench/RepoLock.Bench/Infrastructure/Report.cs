@@ -194,7 +194,8 @@ public sealed class Report
 
     private static string Busy(MachineInfo.Busy b) =>
         $"load {string.Join(" ", b.LoadAverage.Select(l => l.ToString("0.00", CultureInfo.InvariantCulture)))}; " +
-        $"{b.OtherDotnetProcesses} other dotnet and {b.OtherNodeProcesses} other node processes; `{b.Uptime}`";
+        $"CPU pressure {b.CpuPressure60?.ToString("0", CultureInfo.InvariantCulture) ?? "?"}%, I/O pressure {b.IoPressure60?.ToString("0", CultureInfo.InvariantCulture) ?? "?"}% (some, avg60); " +
+        $"{b.OtherDotnetProcesses} other dotnet and {b.OtherNodeProcesses} other node processes visible; `{b.Uptime}`";
 }
 
 /// <summary>Plain-text and Markdown tables.</summary>

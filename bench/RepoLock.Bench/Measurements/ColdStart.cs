@@ -8,6 +8,9 @@ namespace RepoLock.Bench.Measurements;
 public sealed record RaceRun(string Driver, int K, int Adaptors, double WallSeconds, int Failures, IReadOnlyDictionary<string, int> Downloads, RepoState State,
     int? InstalledBySummaries, IReadOnlyList<ProcResult> Results)
 {
+    /// <summary>CPU seconds all the race's processes used (user + system, npm included), or null where that cannot be read.</summary>
+    public double? CpuSeconds { get; init; }
+
     /// <summary>Installs per alias: tarball downloads of it (every process has its own empty npm cache, so an install always downloads).</summary>
     public int MinInstalls => Downloads.Values.DefaultIfEmpty(0).Min();
 
@@ -33,10 +36,11 @@ public static class ColdStart
             "`AdaptorRepoDir` and `RepoLockRegistry` = the fake registry. " +
             $"**{CoreDriver}**: K processes of tests/RepoLock.TestHost `install`, which run the same core (`AdaptorRepo`) without MSBuild. " +
             "Every process gets its own empty npm cache (`npm_config_cache`), so each npm install downloads its tarball: installs per alias = tarball requests for that package. " +
-            $"Wall = first start to last exit (median of {size.ColdRepeats}). Floor = one process of the same driver installing one adaptor alone on an empty repo " +
+            $"Wall = first start to last exit (median of {size.ColdRepeats}). CPU used = user + system time of all the run's processes, npm included " +
+            "(from the bench's reaped-children counters); CPU / cores is the wall time the run could not beat on this machine even if perfectly spread. Floor = one process of the same driver installing one adaptor alone on an empty repo " +
             $"(median of {size.FloorRepeats}, rotating through the four). " +
             (size.NoOpKRepeats > 0 ? $"For context, \"K no-op\" is K parallel builds of the same projects on a repo where everything is installed: the cost of K builds on 2 cores with nothing to install." : "");
-        section.Columns = ["Driver", "K", "Wall (median)", "Floor", "Wall / floor", "Installs per alias", "Failures", "K no-op builds", "Runs"];
+        section.Columns = ["Driver", "K", "Wall (median)", "Floor", "Wall / floor", "Wall / K=1", "CPU used", "CPU / cores", "Installs per alias", "Failures", "K no-op builds", "Runs"];
 
         var coreRuns = new List<RaceRun>();
         foreach (var driver in new[] { BuildDriver, CoreDriver })
@@ -61,6 +65,10 @@ public static class ColdStart
 
             Check(section, floors);
             var floor = Fmt.Median(floors.Select(f => f.WallSeconds));
+            var floorCpu = Median(floors.Select(f => f.CpuSeconds));
+            double? wallK1 = null;
+            section.Row(driver, "floor", Fmt.S(floor), "", "", "", floorCpu is { } fc ? Fmt.S(fc) : "", floorCpu is { } fc2 ? Fmt.S(fc2 / Environment.ProcessorCount) : "",
+                "1", floors.Sum(f => f.Failures).ToString(Fmt.Inv), "", string.Join(", ", floors.Select(x => x.WallSeconds.ToString("0.00", Fmt.Inv))));
             foreach (var k in ks)
             {
                 var runs = new List<RaceRun>();
@@ -88,11 +96,14 @@ public static class ColdStart
 
                 var wall = Fmt.Median(runs.Select(x => x.WallSeconds));
                 var ratio = wall / floor;
+                var cpu = Median(runs.Select(x => x.CpuSeconds));
+                wallK1 ??= k == 1 ? wall : null;
                 var installs = runs.Min(x => x.MinInstalls) == runs.Max(x => x.MaxInstalls)
                     ? runs.Min(x => x.MinInstalls).ToString(Fmt.Inv)
                     : $"{runs.Min(x => x.MinInstalls)}..{runs.Max(x => x.MaxInstalls)}";
                 var noOp = noOps.Count > 0 ? Fmt.Median(noOps) : (double?)null;
-                section.Row(driver, k.ToString(Fmt.Inv), Fmt.S(wall), Fmt.S(floor), Fmt.X(ratio), installs, runs.Sum(x => x.Failures).ToString(Fmt.Inv),
+                section.Row(driver, k.ToString(Fmt.Inv), Fmt.S(wall), Fmt.S(floor), Fmt.X(ratio), wallK1 is { } w1 ? Fmt.X(wall / w1) : "",
+                    cpu is { } c ? Fmt.S(c) : "", cpu is { } c2 ? Fmt.S(c2 / Environment.ProcessorCount) : "", installs, runs.Sum(x => x.Failures).ToString(Fmt.Inv),
                     noOp is { } n ? Fmt.S(n) : "", string.Join(", ", runs.Select(x => x.WallSeconds.ToString("0.00", Fmt.Inv))));
                 section.Figures.Add(new()
                 {
@@ -105,6 +116,8 @@ public static class ColdStart
                     ["floorSeconds"] = floors.Select(x => Fmt.R(x.WallSeconds)).ToList(),
                     ["medianFloorSeconds"] = Fmt.R(floor),
                     ["ratioToFloor"] = Fmt.R(ratio),
+                    ["cpuSeconds"] = runs.Select(x => x.CpuSeconds is { } c ? Fmt.R(c, 2) : (double?)null).ToList(),
+                    ["floorCpuSeconds"] = floors.Select(x => x.CpuSeconds is { } c ? Fmt.R(c, 2) : (double?)null).ToList(),
                     ["installsPerAlias"] = runs.Select(x => x.Downloads).ToList(),
                     ["failures"] = runs.Sum(x => x.Failures),
                     ["installedAccordingToSummaries"] = runs.Select(x => x.InstalledBySummaries).ToList(),
@@ -113,9 +126,18 @@ public static class ColdStart
                 string? why = null;
                 if (ratio > 1.25)
                 {
-                    why = noOp is { } kNoOp && floors.Count > 0
-                        ? $"{k} build(s) with nothing to install already take {Fmt.S(kNoOp)} on {Environment.ProcessorCount} cores"
-                        : $"{Fixtures.AdaptorCount} npm processes share {Environment.ProcessorCount} cores";
+                    var parts = new List<string>();
+                    if (cpu is { } used)
+                    {
+                        parts.Add($"the run needs {Fmt.S(used)} of CPU, {Fmt.S(used / Environment.ProcessorCount)} on {Environment.ProcessorCount} cores even if perfectly spread");
+                    }
+
+                    if (noOp is { } kNoOp)
+                    {
+                        parts.Add($"{k} build(s) with nothing to install already take {Fmt.S(kNoOp)}");
+                    }
+
+                    why = parts.Count > 0 ? string.Join("; ", parts) : $"{Fixtures.AdaptorCount} npm processes share {Environment.ProcessorCount} cores";
                 }
 
                 section.Target($"cold start, {driver}, K={k}", "≤ 1.25× floor", $"{Fmt.X(ratio)} ({Fmt.S(wall)} / {Fmt.S(floor)})", ratio <= 1.25, why);
@@ -126,6 +148,12 @@ public static class ColdStart
         return (section, coreRuns);
     }
 
+    private static double? Median(IEnumerable<double?> values)
+    {
+        var known = values.Where(v => v is not null).Select(v => v!.Value).ToList();
+        return known.Count > 0 ? Fmt.Median(known) : null;
+    }
+
     /// <summary>Starts K processes at once on a fresh empty repo and waits for all; counts downloads per adaptor and checks the repo after.</summary>
     public static async Task<RaceRun> RaceAsync(BenchContext ctx, string driver, int k, IReadOnlyList<AdaptorSpecifier> adaptors,
         Func<int, string, string, Proc> start, Action<string>? prepare = null)
@@ -134,6 +162,7 @@ public static class ColdStart
         var repo = Path.Combine(runDir, "repo");
         prepare?.Invoke(repo);
         var before = Fixtures.TarballSnapshot(ctx.Registry);
+        var cpuBefore = ChildCpu.Seconds();
         var clock = Stopwatch.StartNew();
         var procs = Enumerable.Range(0, k).Select(i => start(i, repo, Path.Combine(runDir, $"npm-cache-{i}"))).ToList();
         ProcResult[] results;
@@ -150,6 +179,7 @@ public static class ColdStart
         }
 
         var wall = clock.Elapsed.TotalSeconds;
+        var cpu = ChildCpu.Seconds() - cpuBefore;
         for (var i = 0; i < results.Length; i++)
         {
             File.WriteAllText(Path.Combine(runDir, $"process-{i}.log"), results[i].Timeline);
@@ -159,7 +189,10 @@ public static class ColdStart
         var downloads = adaptors.ToDictionary(a => a.Alias, a => after[a.Alias] - before[a.Alias]);
         var summaries = results.Select(r => BuildFixture.ParseSummary(r.Output)).ToList();
         int? installedBySummaries = summaries.All(s => s is not null) ? summaries.Sum(s => s!.Value.Installed) : null;
-        return new RaceRun(driver, k, adaptors.Count, wall, results.Count(r => r.ExitCode != 0), downloads, Fixtures.Inspect(repo, adaptors), installedBySummaries, results);
+        return new RaceRun(driver, k, adaptors.Count, wall, results.Count(r => r.ExitCode != 0), downloads, Fixtures.Inspect(repo, adaptors), installedBySummaries, results)
+        {
+            CpuSeconds = cpu,
+        };
     }
 
     /// <summary>K parallel builds with nothing to install: the price of K builds on this machine.</summary>

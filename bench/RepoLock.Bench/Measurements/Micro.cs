@@ -88,11 +88,14 @@ public class LockBenchmarks
     private string _lockDir = "";
     private string _scratch = "";
     private string _root = "";
+    private LockHandle? _held;
+    private LockWaiter _waiter = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         _root = Path.Combine(MicroEnv.TempRoot, $"lock-{Guid.NewGuid():N}");
+        var busy = new RepoLayout(_root).LockTarget("@fixture/language-beta_2.1.0");
         _target = new RepoLayout(_root).LockTarget("@fixture/language-alpha_1.0.0");
         _locks = new LockService(new LockSettings(), log: NullLog.Instance);
         _lockDir = LockService.LockDirFor(_target);
@@ -103,10 +106,16 @@ public class LockBenchmarks
             Host = me.Host, MachineId = me.MachineId, ProcessId = me.ProcessId, ProcessStart = me.ProcessStart, Purpose = "install @fixture/language-alpha@1.0.0",
             AcquiredAt = DateTimeOffset.UtcNow, HeartbeatIntervalMs = 10_000, LastHeartbeatTicks = DateTime.UtcNow.Ticks, RepoLockVersion = RepoLockInfo.Version,
         };
+        _held = _locks.AcquireAsync(busy, "held for the poll benchmark", "bench", CancellationToken.None).GetAwaiter().GetResult();
+        _waiter = _locks.StartWaiting(busy, "bench");
     }
 
     [GlobalCleanup]
-    public void Cleanup() => Directory.Delete(_root, recursive: true);
+    public void Cleanup()
+    {
+        _held?.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
 
     [Benchmark(Baseline = true)]
     public async Task AcquireRelease()
@@ -133,6 +142,10 @@ public class LockBenchmarks
         _record.Write(_lockDir);
         LockOwnerRecord.Delete(_lockDir);
     }
+
+    /// <summary>What a waiter pays per poll of a lock a live holder has (mkdir fails, stat, owner record read, the file server's clock probe).</summary>
+    [Benchmark]
+    public LockHandle? PollHeldLock() => _waiter.TryAcquire("bench") ?? null;
 
     /// <summary>For comparison only: the same record written with temp file and rename but without the fsync.</summary>
     [Benchmark]
@@ -262,6 +275,7 @@ public static class Micro
                 (nameof(LockBenchmarks.MkdirRmdir), "part: mkdir + rmdir", () => { bench.MkdirRmdir(); return Task.CompletedTask; }),
                 (nameof(LockBenchmarks.OwnerRecordWriteDelete), "part: owner record write (temp, fsync, rename) + delete", () => { bench.OwnerRecordWriteDelete(); return Task.CompletedTask; }),
                 (nameof(LockBenchmarks.OwnerRecordWithoutFsync), "for comparison: owner record without fsync", () => { bench.OwnerRecordWithoutFsync(); return Task.CompletedTask; }),
+                (nameof(LockBenchmarks.PollHeldLock), "a waiter's poll of a lock a live holder has (not part of the whole)", () => Task.FromResult(bench.PollHeldLock())),
             };
             double? whole = null;
             foreach (var (name, label, op) in parts)
