@@ -85,7 +85,7 @@ public sealed record Sizes
         BdnIterations = 5,
         BdnIterationTime = TimeSpan.FromMilliseconds(200),
         MicroSamples = 2000,
-        NoOpPairs = 8,
+        NoOpPairs = 10,
         NoOpSummaryBuilds = 2,
         TarballLatency = TimeSpan.FromSeconds(1.5),
         ColdKs = [1, 4, 8],

@@ -36,7 +36,7 @@ public sealed record MachineInfo
             Cpu = CpuModel(),
             MemoryGiB = Math.Round(MemTotalKiB() / 1024.0 / 1024.0, 1),
             Os = OsName(),
-            Kernel = RuntimeInformation.OSDescription,
+            Kernel = KernelName(),
             DotnetSdk = await VersionOf("dotnet", "--version"),
             DotnetRuntime = RuntimeInformation.FrameworkDescription,
             Node = await VersionOf("node", "--version"),
@@ -110,6 +110,10 @@ public sealed record MachineInfo
             try
             {
                 comm = File.ReadAllText(Path.Combine(dir, "comm")).Trim();
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains("VBCSCompiler", StringComparison.Ordinal))
+                {
+                    continue; // the compiler server a build leaves behind, idle
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -139,6 +143,18 @@ public sealed record MachineInfo
         catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException or IndexOutOfRangeException)
         {
             return 0;
+        }
+    }
+
+    private static string KernelName()
+    {
+        try
+        {
+            return $"Linux {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()} {RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return RuntimeInformation.OSDescription;
         }
     }
 

@@ -129,7 +129,7 @@ public sealed class Report
         sb.AppendLine();
         sb.AppendLine("## Machine");
         sb.AppendLine();
-        sb.Append(Table.Markdown(["", ""],
+        sb.Append(Table.Markdown(["What", "Value"],
         [
             ["Date (UTC)", m.StartedAt.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)],
             ["Run", $"{Mode}, {TotalSeconds:0} s in all"],
@@ -145,8 +145,9 @@ public sealed class Report
         if (m.OthersWereBusy)
         {
             sb.AppendLine();
-            sb.AppendLine("**The machine was shared**: other engineers' builds and tests were running during this run (load and processes above), " +
-                          "so wall-clock figures, above all the `dotnet build` ones, carry their noise. Ratios and counts are taken within one run, side by side.");
+            sb.AppendLine("**The machine was shared**: other engineers' builds and tests were running during this run (see the load, the CPU and I/O pressure " +
+                          "and the processes above; other sandboxes on the VM show up in the load and the pressure only), so wall-clock figures, above all the " +
+                          "`dotnet build` ones and anything that waits for fsync, carry their noise. Ratios and counts are taken within one run, side by side.");
         }
 
         sb.AppendLine();

@@ -144,8 +144,27 @@ public static class ColdStart
             }
         }
 
+        var coreWaits = coreRuns.Select(r => r.Results.Sum(p => CountOf(p.Output, "the repo manifest: lock"))).ToList();
+        if (coreRuns.Count > 0)
+        {
+            section.Notes.Add($"Repo manifest lock ({CoreDriver} runs, which log every first wait): in {coreWaits.Count(w => w > 0)} of {coreRuns.Count} runs an install found " +
+                              $"`package.json`'s lock taken and waited at least one poll ({new LockSettings().PollInterval.TotalMilliseconds:0} ms); {coreWaits.Sum()} such waits in all. " +
+                              "The manifest lock is held for about a millisecond, but a waiter sleeps a whole poll interval, even when the holder is another install of the same process.");
+        }
+
         section.Notes.Add("Installs per alias must be exactly 1 and failures 0 in every run; a run that breaks either is reported as an error (the bench exits non-zero).");
         return (section, coreRuns);
+    }
+
+    private static int CountOf(string text, string part)
+    {
+        var n = 0;
+        for (var i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal))
+        {
+            n++;
+        }
+
+        return n;
     }
 
     private static double? Median(IEnumerable<double?> values)
