@@ -91,21 +91,39 @@ public sealed record MachineInfo
             return (0, 0);
         }
 
-        // Ours: this process and its ancestors (dotnet run). Children of ours have all exited when this is called.
+        // Ours: this process, its ancestors (dotnet run) and everything they started (dotnet run's build nodes, still exiting).
         var ours = new HashSet<int>();
         for (var pid = Environment.ProcessId; pid > 1 && ours.Add(pid);)
         {
             pid = ParentOf(pid);
         }
 
-        int dotnet = 0, node = 0;
+        var parents = new Dictionary<int, int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid) || ours.Contains(pid))
+            if (int.TryParse(Path.GetFileName(dir), out var pid))
             {
-                continue;
+                parents[pid] = ParentOf(pid);
+            }
+        }
+
+        bool IsOurs(int pid)
+        {
+            for (var i = 0; i < 64 && pid > 1; i++, pid = parents.GetValueOrDefault(pid))
+            {
+                if (ours.Contains(pid))
+                {
+                    return true;
+                }
             }
 
+            return false;
+        }
+
+        int dotnet = 0, node = 0;
+        foreach (var pid in parents.Keys.Where(p => !IsOurs(p)))
+        {
+            var dir = $"/proc/{pid}";
             string comm;
             try
             {
@@ -120,7 +138,7 @@ public sealed record MachineInfo
                 continue;
             }
 
-            if (comm is "dotnet" || comm.StartsWith("MSBuild", StringComparison.Ordinal) || comm.StartsWith("VBCSCompiler", StringComparison.Ordinal))
+            if (comm is "dotnet" || comm.StartsWith("MSBuild", StringComparison.Ordinal))
             {
                 dotnet++;
             }
