@@ -74,7 +74,7 @@ public static class Contention
                     section.Errors.Add($"poll {pollMs} ms: the counter ended at {final}, not {n * rounds}: the lock let two holders in");
                 }
 
-                section.Target($"contention, poll {pollMs} ms: counter", $"= {n * rounds}", final.ToString(Fmt.Inv), final == n * rounds);
+                section.Target($"contention, poll {pollMs} ms: counter (correctness check)", $"= {n * rounds}", final.ToString(Fmt.Inv), final == n * rounds);
             }
             finally
             {
