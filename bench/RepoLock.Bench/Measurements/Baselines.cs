@@ -85,13 +85,28 @@ public static class Baselines
             }
         }
 
+        section.Notes.Add("(b)'s losses come from npm itself, not from the locks: an npm run in the repo root reads package.json and node_modules when it starts and " +
+                          "writes the whole tree back when it ends, so concurrent runs overwrite each other's package.json entries (last writer wins), remove each other's " +
+                          "fresh folders as extraneous (pruned), or fail renaming into a folder another run just replaced. (a) is safe because only one npm runs at a time, " +
+                          "and pays for it in wall time. RepoLock runs npm only in private staging folders, so its installs neither wait for nor undo each other.");
         var errors = section.Figures.Where(f => f["strategy"] as string == PerAlias).SelectMany(f => (IEnumerable<string>)f["firstErrors"]!).Distinct().Take(3).ToList();
         if (errors.Count > 0)
         {
-            section.Notes.Add("npm's errors in (b), first lines: " + string.Join(" / ", errors.Select(e => $"`{e}`")));
+            section.Notes.Add("npm's errors in (b): " + string.Join(" / ", errors.Select(e => $"`{e}`")));
         }
 
         return section;
+    }
+
+    /// <summary>npm's own message (the line that says what happened, not just the code), with the repo's path shortened.</summary>
+    private static string FirstError(string output, string repo)
+    {
+        var lines = NpmClient.ErrorLines(output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Replace(repo, "<repo>", StringComparison.Ordinal)).ToList();
+        var message = lines.FirstOrDefault(l => !System.Text.RegularExpressions.Regex.IsMatch(l, @"^npm (error|ERR!) (code|errno|syscall|path|dest)\b")) ?? lines.FirstOrDefault() ?? "";
+        var code = lines.FirstOrDefault(l => l.Contains(" code ", StringComparison.Ordinal));
+        var text = code is not null && code != message ? $"{code}: {message}" : message;
+        return text.Length > 220 ? text[..220] + "…" : text;
     }
 
     private static string Downloads(IReadOnlyDictionary<string, int> d) => string.Join("/", d.Values.Select(v => v.ToString(Fmt.Inv)));
@@ -161,7 +176,7 @@ public static class Baselines
                         repo, timeout: TimeSpan.FromMinutes(3));
                     line = result.ExitCode == 0
                         ? new WorkerLine(spec.Alias, "installed", 0, null)
-                        : new WorkerLine(spec.Alias, "failed", result.ExitCode, NpmClient.ErrorLines(result.Output).Split('\n').FirstOrDefault()?.Trim());
+                        : new WorkerLine(spec.Alias, "failed", result.ExitCode, FirstError(result.Output, repo));
                 }
             }
 
