@@ -33,7 +33,7 @@ var total = Stopwatch.StartNew();
 var paths = BenchPaths.Find();
 var machine = await MachineInfo.CaptureAsync();
 var mode = options.Smoke ? "smoke" : "full";
-var command = "dotnet run -c Release --project bench/RepoLock.Bench" + (options.Smoke ? " -- --smoke" : "");
+var command = "dotnet run -c Release --project bench/RepoLock.Bench" + (args.Length > 0 ? " -- " + string.Join(' ', args) : "");
 var report = new Report { Mode = mode, Command = command, Machine = machine };
 Console.WriteLine($"RepoLock bench ({mode}): {machine.Cores} cores, {machine.MemoryGiB:0.#} GiB, {machine.Os}, .NET SDK {machine.DotnetSdk}, node {machine.Node}, npm {machine.Npm}");
 Console.WriteLine($"uptime before: {machine.Before.Uptime}; other dotnet/node processes: {machine.Before.OtherDotnetProcesses}/{machine.Before.OtherNodeProcesses}");
@@ -113,8 +113,8 @@ report.TotalSeconds = total.Elapsed.TotalSeconds;
 
 var outDir = options.Smoke ? Path.Combine(paths.ResultsDir, "smoke") : paths.ResultsDir;
 var jsonPath = Path.Combine(outDir, "benchmarks.json");
-var mdPath = options.Smoke || options.Only is not null ? Path.Combine(outDir, options.Smoke ? "benchmarks.md" : "benchmarks-partial.md") : Path.Combine(paths.DocsDir, "benchmarks.md");
-if (!options.Smoke && options.Only is not null)
+var mdPath = options.Smoke || options.Partial ? Path.Combine(outDir, options.Smoke ? "benchmarks.md" : "benchmarks-partial.md") : Path.Combine(paths.DocsDir, "benchmarks.md");
+if (!options.Smoke && options.Partial)
 {
     jsonPath = Path.Combine(outDir, "benchmarks-partial.json"); // a partial run never replaces the published figures
 }

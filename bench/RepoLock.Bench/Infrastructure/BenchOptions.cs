@@ -13,6 +13,9 @@ public sealed record BenchOptions
 
     public bool Help { get; init; }
 
+    /// <summary>Overrides the fake registry's tarball latency (seconds) for 4 and 5: how the figures move from a CPU-bound to a network-bound install.</summary>
+    public double? LatencySeconds { get; init; }
+
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -23,6 +26,7 @@ public sealed record BenchOptions
                 "--smoke" => options with { Smoke = true },
                 "--keep-temp" => options with { KeepTemp = true },
                 "--only" when i + 1 < args.Length => options with { Only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet() },
+                "--latency" when i + 1 < args.Length => options with { LatencySeconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture) },
                 "-h" or "--help" => options with { Help = true },
                 _ => throw new ArgumentException($"unknown option '{args[i]}' (try --help)"),
             };
@@ -41,12 +45,24 @@ public sealed record BenchOptions
         Options:
           --only a,b      run only these measurements: cache-hit, lock, noop-build, cold-start, baselines, recovery, contention
           --keep-temp     keep the temporary folder (repos, projects, npm caches)
+          --latency S     tarball latency of the fake registry in seconds for 4 and 5 (default 1.5; smoke 0.2)
+        A run with --only or --latency writes bench/results/benchmarks-partial.* and leaves the published figures alone.
         Exit code: 0 when every measurement ran (targets missed or not); 1 when one broke or a correctness check failed.
         """;
 
     public bool Runs(string id) => Only is null || Only.Contains(id);
 
-    public Sizes Size => Smoke ? Sizes.SmokeRun : Sizes.FullRun;
+    public Sizes Size
+    {
+        get
+        {
+            var size = Smoke ? Sizes.SmokeRun : Sizes.FullRun;
+            return LatencySeconds is { } latency ? size with { TarballLatency = TimeSpan.FromSeconds(latency) } : size;
+        }
+    }
+
+    /// <summary>A run that does not produce the published figures (only some measurements, or other sizes).</summary>
+    public bool Partial => Only is not null || LatencySeconds is not null;
 }
 
 /// <summary>How much each measurement does. Full: the figures in docs/benchmarks.md. Smoke: just enough to prove each one still works.</summary>
