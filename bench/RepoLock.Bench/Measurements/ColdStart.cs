@@ -39,8 +39,8 @@ public static class ColdStart
             $"Wall = first start to last exit (median of {size.ColdRepeats}). CPU used = user + system time of all the run's processes, npm included " +
             "(from the bench's reaped-children counters); CPU / cores is the wall time the run could not beat on this machine even if perfectly spread. Floor = one process of the same driver installing one adaptor alone on an empty repo " +
             $"(median of {size.FloorRepeats}, rotating through the four). " +
-            (size.NoOpKRepeats > 0 ? $"For context, \"K no-op\" is K parallel builds of the same projects on a repo where everything is installed: the cost of K builds on 2 cores with nothing to install." : "");
-        section.Columns = ["Driver", "K", "Wall (median)", "Floor", "Wall / floor", "Wall / K=1", "CPU used", "CPU / cores", "Installs per alias", "Failures", "K no-op builds", "Runs"];
+            (size.NoOpKRepeats > 0 ? $"For context, \"K no-op\" is K parallel processes of the same driver on a repo where everything is installed (median of {size.NoOpKRepeats}): the cost of K builds on this machine with nothing to install." : "");
+        section.Columns = ["Driver", "K", "Wall (median)", "Floor", "Wall / floor", "Wall / K=1", "CPU used", "CPU / cores", "Installs per alias", "Failures", "K no-op (wall, CPU)", "Runs"];
 
         var coreRuns = new List<RaceRun>();
         foreach (var driver in new[] { BuildDriver, CoreDriver })
@@ -67,6 +67,9 @@ public static class ColdStart
             var floor = Fmt.Median(floors.Select(f => f.WallSeconds));
             var floorCpu = Median(floors.Select(f => f.CpuSeconds));
             double? wallK1 = null;
+            double? installCpu = null;
+            var waitingNotes = new List<string>();
+            var waitingCpu = new Dictionary<int, double>();
             section.Row(driver, "floor", Fmt.S(floor), "", "", "", floorCpu is { } fc ? Fmt.S(fc) : "", floorCpu is { } fc2 ? Fmt.S(fc2 / Environment.ProcessorCount) : "",
                 "1", floors.Sum(f => f.Failures).ToString(Fmt.Inv), "", string.Join(", ", floors.Select(x => x.WallSeconds.ToString("0.00", Fmt.Inv))));
             foreach (var k in ks)
@@ -86,12 +89,12 @@ public static class ColdStart
                 }
 
                 var noOps = new List<double>();
-                if (driver == BuildDriver)
+                var noOpCpus = new List<double?>();
+                for (var r = 0; r < size.NoOpKRepeats; r++)
                 {
-                    for (var r = 0; r < size.NoOpKRepeats; r++)
-                    {
-                        noOps.Add(await NoOpRaceAsync(ctx, fixture, k, installedRepo));
-                    }
+                    var (noOpWall, noOpCpu) = await NoOpRaceAsync(k, i => Start(i, installedRepo, ctx.NewFolder("npm-cache-noop-k"), Fixtures.Adaptors));
+                    noOps.Add(noOpWall);
+                    noOpCpus.Add(noOpCpu);
                 }
 
                 var wall = Fmt.Median(runs.Select(x => x.WallSeconds));
@@ -102,9 +105,22 @@ public static class ColdStart
                     ? runs.Min(x => x.MinInstalls).ToString(Fmt.Inv)
                     : $"{runs.Min(x => x.MinInstalls)}..{runs.Max(x => x.MaxInstalls)}";
                 var noOp = noOps.Count > 0 ? Fmt.Median(noOps) : (double?)null;
+                var noOpCpuK = Median(noOpCpus);
+                if (cpu is { } coldCpu && noOpCpuK is { } idleCpu)
+                {
+                    // What the K builds spent beyond building (the K no-op builds) and installing (K=1's CPU beyond its own no-op build).
+                    installCpu ??= k == 1 ? coldCpu - idleCpu : null;
+                    if (k > 1 && installCpu is { } install)
+                    {
+                        var extra = coldCpu - idleCpu - install;
+                        waitingNotes.Add($"K={k}: {Fmt.S(extra)} ({Fmt.S(extra / (k - 1))} per build beyond the first)");
+                        waitingCpu[k] = Fmt.R(extra, 2);
+                    }
+                }
+
                 section.Row(driver, k.ToString(Fmt.Inv), Fmt.S(wall), Fmt.S(floor), Fmt.X(ratio), wallK1 is { } w1 ? Fmt.X(wall / w1) : "",
                     cpu is { } c ? Fmt.S(c) : "", cpu is { } c2 ? Fmt.S(c2 / Environment.ProcessorCount) : "", installs, runs.Sum(x => x.Failures).ToString(Fmt.Inv),
-                    noOp is { } n ? Fmt.S(n) : "", string.Join(", ", runs.Select(x => x.WallSeconds.ToString("0.00", Fmt.Inv))));
+                    noOp is { } n ? $"{Fmt.S(n)} (CPU {(noOpCpuK is { } nc ? Fmt.S(nc) : "?")})" : "", string.Join(", ", runs.Select(x => x.WallSeconds.ToString("0.00", Fmt.Inv))));
                 section.Figures.Add(new()
                 {
                     ["driver"] = driver,
@@ -122,6 +138,8 @@ public static class ColdStart
                     ["failures"] = runs.Sum(x => x.Failures),
                     ["installedAccordingToSummaries"] = runs.Select(x => x.InstalledBySummaries).ToList(),
                     ["kNoOpBuildsSeconds"] = noOps.Count > 0 ? noOps.Select(x => Fmt.R(x)).ToList() : null,
+                    ["kNoOpBuildsCpuSeconds"] = noOpCpus.Count > 0 ? noOpCpus.Select(x => x is { } c ? Fmt.R(c, 2) : (double?)null).ToList() : null,
+                    ["waitingCpuSeconds"] = waitingCpu.TryGetValue(k, out var wc) ? wc : null,
                 });
                 string? why = null;
                 if (ratio > 1.25)
@@ -134,13 +152,20 @@ public static class ColdStart
 
                     if (noOp is { } kNoOp)
                     {
-                        parts.Add($"{k} build(s) with nothing to install already take {Fmt.S(kNoOp)}");
+                        parts.Add($"{k} process(es) with nothing to install already take {Fmt.S(kNoOp)}");
                     }
 
                     why = parts.Count > 0 ? string.Join("; ", parts) : $"{Fixtures.AdaptorCount} npm processes share {Environment.ProcessorCount} cores";
                 }
 
                 section.Target($"cold start, {driver}, K={k}", "≤ 1.25× floor", $"{Fmt.X(ratio)} ({Fmt.S(wall)} / {Fmt.S(floor)})", ratio <= 1.25, why);
+            }
+
+            if (waitingNotes.Count > 0)
+            {
+                section.Notes.Add($"CPU the {driver} builds spent beyond building (the same K builds with nothing to install) and installing (K=1's CPU beyond its " +
+                                  $"no-op build, {Fmt.S(installCpu ?? 0)}), that is, waiting for peers: {string.Join("; ", waitingNotes)}. " +
+                                  "On 2 cores that CPU is taken from the npm installs the builds wait for.");
             }
         }
 
@@ -214,12 +239,12 @@ public static class ColdStart
         };
     }
 
-    /// <summary>K parallel builds with nothing to install: the price of K builds on this machine.</summary>
-    private static async Task<double> NoOpRaceAsync(BenchContext ctx, BuildFixture fixture, int k, string installedRepo)
+    /// <summary>K parallel processes of a driver with nothing to install: the price of K builds on this machine.</summary>
+    private static async Task<(double Wall, double? Cpu)> NoOpRaceAsync(int k, Func<int, Proc> start)
     {
-        var cache = ctx.NewFolder("npm-cache-noop-k");
+        var cpuBefore = ChildCpu.Seconds();
         var clock = Stopwatch.StartNew();
-        var procs = Enumerable.Range(0, k).Select(i => fixture.StartBuild(i, true, installedRepo, cache)).ToList();
+        var procs = Enumerable.Range(0, k).Select(start).ToList();
         try
         {
             var results = await Task.WhenAll(procs.Select(p => p.WaitAsync(TimeSpan.FromMinutes(5))));
@@ -236,7 +261,7 @@ public static class ColdStart
             }
         }
 
-        return clock.Elapsed.TotalSeconds;
+        return (clock.Elapsed.TotalSeconds, ChildCpu.Seconds() - cpuBefore);
     }
 
     /// <summary>RepoLock's guarantees: no process failed, every adaptor installed exactly once, and present, listed and marked at the end.</summary>
