@@ -128,7 +128,7 @@ public sealed record Sizes
         ColdKs = [2],
         ColdRepeats = 1,
         FloorRepeats = 1,
-        NoOpKRepeats = 0,
+        NoOpKRepeats = 1,
         CoreKs = [2],
         BaselineKs = [2],
         RecoveryRepeats = 1,
