@@ -113,7 +113,7 @@ public static class ColdStart
                     if (k > 1 && installCpu is { } install)
                     {
                         var extra = coldCpu - idleCpu - install;
-                        waitingNotes.Add($"K={k}: {Fmt.S(extra)} ({Fmt.S(extra / (k - 1))} per build beyond the first)");
+                        waitingNotes.Add($"K={k}: {Fmt.S(extra)} ({Fmt.S(extra / (k - 1))} per process beyond the first)");
                         waitingCpu[k] = Fmt.R(extra, 2);
                     }
                 }
@@ -163,9 +163,9 @@ public static class ColdStart
 
             if (waitingNotes.Count > 0)
             {
-                section.Notes.Add($"CPU the {driver} builds spent beyond building (the same K builds with nothing to install) and installing (K=1's CPU beyond its " +
-                                  $"no-op build, {Fmt.S(installCpu ?? 0)}), that is, waiting for peers: {string.Join("; ", waitingNotes)}. " +
-                                  "On 2 cores that CPU is taken from the npm installs the builds wait for.");
+                section.Notes.Add($"Waiting costs CPU ({driver}): what the K processes used beyond the same K processes on an installed repo and beyond " +
+                                  $"the installs themselves (K=1's CPU beyond its no-op run, {Fmt.S(installCpu ?? 0)}), that is, while waiting for peers: " +
+                                  $"{string.Join("; ", waitingNotes)}. On 2 cores that CPU is taken from the npm installs the waiters wait for.");
             }
         }
 
