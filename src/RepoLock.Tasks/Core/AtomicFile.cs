@@ -3,7 +3,8 @@ namespace RepoLock.Core;
 /// <summary>Write-temp-then-rename, so readers see the old content or the new, never half of it.</summary>
 public static class AtomicFile
 {
-    public static void WriteAllText(string path, string content)
+    /// <param name="durable">Flush to disk before the rename (the manifest and sentinels). Advisory files such as lock owner records skip it.</param>
+    public static void WriteAllText(string path, string content, bool durable = true)
     {
         var dir = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(dir);
@@ -15,7 +16,7 @@ public static class AtomicFile
             {
                 writer.Write(content);
                 writer.Flush();
-                stream.Flush(flushToDisk: true);
+                stream.Flush(flushToDisk: durable);
             }
 
             File.Move(temp, path, overwrite: true);

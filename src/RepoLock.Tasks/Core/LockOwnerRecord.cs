@@ -43,7 +43,7 @@ public sealed record LockOwnerRecord
         }
     }
 
-    public void Write(string lockDir) => AtomicFile.WriteAllText(PathFor(lockDir), JsonSerializer.Serialize(this, Json));
+    public void Write(string lockDir) => AtomicFile.WriteAllText(PathFor(lockDir), JsonSerializer.Serialize(this, Json), durable: false); // advisory: no fsync on the hot path
 
     public static void Delete(string lockDir)
     {

@@ -212,7 +212,7 @@ public sealed record LockHolderInfo(string LockDir, LockOwnerRecord? Owner, Date
 
         var refreshed = ServerNowUtc is { } now ? $", {LockOwnerRecord.RefreshText(MtimeUtc, now)}" : "";
         return Owner is null
-            ? $"an unknown holder (no RepoLock owner record, for example a Node worker){refreshed}"
+            ? $"an unknown holder (no RepoLock owner record: a Node worker, or a RepoLock holder that is just writing its record){refreshed}"
             : $"an unknown holder (for example a Node worker){refreshed}; the owner record beside the lock, from {Owner.Host} process {Owner.ProcessId} ({Owner.Purpose}), is older than the lock and was left by a holder that is gone";
     }
 }

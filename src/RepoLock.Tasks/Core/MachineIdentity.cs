@@ -35,7 +35,9 @@ public sealed record MachineIdentity(string Host, string MachineId, int ProcessI
                 var stat = File.ReadAllText($"/proc/{pid}/stat");
                 // Field 2 (comm) is in parentheses and may hold spaces; fields after the last ')' are plain.
                 var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                return rest[19]; // field 22: starttime
+                // Field 3: a zombie (Z) or dead (X) process is gone, even while its parent has not reaped it yet
+                // (common in containers whose PID 1 does not reap).
+                return rest[0] is "Z" or "X" ? null : rest[19]; // field 22: starttime
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
             {

@@ -14,12 +14,27 @@ public static class RepoManifest
 
     public static string EntryValue(AdaptorSpecifier spec) => $"npm:{spec.Name}@{spec.VersionText}";
 
+    /// <summary>
+    /// Adds the entry under the repo-wide manifest lock. Installs of one process queue on an in-process gate first, so they do not
+    /// poll the file lock against each other.
+    /// </summary>
     public static async Task AddAsync(RepoLayout layout, LockService locks, AdaptorSpecifier spec, CancellationToken cancellationToken)
     {
-        using var handle = await locks.AcquireAsync(layout.ManifestLockTarget, $"update {layout.ManifestPath}", "the repo manifest", cancellationToken)
-            .ConfigureAwait(false);
-        Add(layout.ManifestPath, spec);
+        var gate = Gates.GetOrAdd(layout.ManifestPath, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var handle = await locks.AcquireAsync(layout.ManifestLockTarget, $"update {layout.ManifestPath}", "the repo manifest", cancellationToken)
+                .ConfigureAwait(false);
+            Add(layout.ManifestPath, spec);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> Gates = new(StringComparer.Ordinal);
 
     /// <summary>Adds the entry (caller holds the manifest lock). Returns true if the file was written.</summary>
     public static bool Add(string manifestPath, AdaptorSpecifier spec)
