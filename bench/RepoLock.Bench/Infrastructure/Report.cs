@@ -145,7 +145,7 @@ public sealed class Report
         if (m.OthersWereBusy)
         {
             sb.AppendLine();
-            sb.AppendLine("**The machine was shared**: other engineers' builds and tests were running during this run (see the load, the CPU and I/O pressure " +
+            sb.AppendLine("**The machine was busy**: other work (other sandboxes on the VM, or other builds) competed for the 2 cores during this run (see the load, the CPU and I/O pressure " +
                           "and the processes above; other sandboxes on the VM show up in the load and the pressure only), so wall-clock figures, above all the " +
                           "`dotnet build` ones and anything that waits for fsync, carry their noise. Ratios and counts are taken within one run, side by side.");
         }
