@@ -59,7 +59,7 @@ public static class RepoBundle
                 using (var file = File.Create(archiveTemp))
                 using (var gzip = new GZipStream(file, CompressionLevel.Optimal))
                 {
-                    TarFile.CreateFromDirectory(dest, gzip, includeBaseDirectory: false);
+                    WriteTar(dest, gzip);
                 }
 
                 File.Move(archiveTemp, archive, overwrite: true);
@@ -69,6 +69,20 @@ public static class RepoBundle
                 AtomicFile.TryDelete(archiveTemp);
                 throw;
             }
+        }
+    }
+
+    /// <summary>
+    /// Every entry under <paramref name="root"/>, dot-files included (.sentinels, npm's .bin links and hidden lockfile).
+    /// TarFile.CreateFromDirectory would skip them: .NET counts names starting with '.' as hidden.
+    /// </summary>
+    private static void WriteTar(string root, Stream output)
+    {
+        var everything = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 };
+        using var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
+        foreach (var path in Directory.EnumerateFileSystemEntries(root, "*", everything).Order(StringComparer.Ordinal))
+        {
+            tar.WriteEntry(path, Path.GetRelativePath(root, path).Replace(Path.DirectorySeparatorChar, '/'));
         }
     }
 

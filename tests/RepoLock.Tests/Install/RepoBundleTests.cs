@@ -44,6 +44,9 @@ public class RepoBundleTests : IClassFixture<InstallFixture>, IDisposable
             entries.Add(entry.Name.StartsWith("./", StringComparison.Ordinal) ? entry.Name[2..] : entry.Name);
         }
 
+        var onDisk = Directory.EnumerateFileSystemEntries(dest, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .Select(p => Path.GetRelativePath(dest, p).Replace('\\', '/'));
+        Assert.Equal(onDisk.Order(StringComparer.Ordinal), entries.Select(e => e.TrimEnd('/')).Order(StringComparer.Ordinal)); // dot-files too
         Assert.Contains("package.json", entries);
         Assert.Contains($"node_modules/{wanted.Alias}/package.json", entries);
         Assert.Contains($".sentinels/{wanted.Alias}.done", entries);
