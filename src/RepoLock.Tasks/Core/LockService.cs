@@ -82,10 +82,19 @@ public sealed class LockService
             }
 
             var owner = LockOwnerRecord.TryRead(lockDir);
-            var serverNow = ServerNow(Path.GetDirectoryName(lockDir)!);
-            holder = new LockHolderInfo(lockDir, owner, mtime.Value, serverNow);
+            var folder = Path.GetDirectoryName(lockDir)!;
 
+            // Between probes a waiter estimates the server's clock; an estimate may only say "not yet": a break is decided on a fresh probe.
+            var estimate = watch.EstimateServerNow();
+            var serverNow = estimate ?? watch.Probe(folder);
             var reason = WhyBreakable(owner, mtime.Value, serverNow, watch);
+            if (reason is not null && estimate is not null)
+            {
+                serverNow = watch.Probe(folder);
+                reason = WhyBreakable(owner, mtime.Value, serverNow, watch);
+            }
+
+            holder = new LockHolderInfo(lockDir, owner, mtime.Value, serverNow);
             if (reason is null)
             {
                 return null;
@@ -217,11 +226,34 @@ public sealed record LockHolderInfo(string LockDir, LockOwnerRecord? Owner, Date
     }
 }
 
-/// <summary>Remembers since when (by a local stopwatch) a lock's mtime has stayed the same.</summary>
+/// <summary>
+/// A waiter's view of time for one lock: since when (by a local stopwatch) the lock's mtime has stayed the same, and the file server's
+/// clock as the local clock plus the offset the last probe measured. Probing costs a create, a touch, a stat and a delete on the shared
+/// volume, so a waiter probes every few seconds, not on every poll.
+/// </summary>
 internal sealed class StaleWatch
 {
+    private static readonly TimeSpan ReprobeEvery = TimeSpan.FromSeconds(5);
     private readonly Stopwatch _since = new();
+    private readonly Stopwatch _sinceProbe = new();
     private DateTime _mtime;
+    private TimeSpan? _offset;
+
+    /// <summary>The server's clock from the last probe's offset, or null when a probe is due.</summary>
+    public DateTime? EstimateServerNow() =>
+        _offset is { } offset && _sinceProbe.IsRunning && _sinceProbe.Elapsed < ReprobeEvery ? DateTime.UtcNow + offset : null;
+
+    public DateTime? Probe(string folder)
+    {
+        var now = LockService.ServerNow(folder);
+        if (now is { } n)
+        {
+            _offset = n - DateTime.UtcNow;
+            _sinceProbe.Restart();
+        }
+
+        return now;
+    }
 
     public TimeSpan UnchangedFor(DateTime mtime)
     {
