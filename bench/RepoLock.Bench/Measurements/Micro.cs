@@ -143,7 +143,7 @@ public class LockBenchmarks
         LockOwnerRecord.Delete(_lockDir);
     }
 
-    /// <summary>What a waiter pays per poll of a lock a live holder has (mkdir fails, stat, owner record read, the file server's clock probe).</summary>
+    /// <summary>What a waiter pays per poll of a lock a live holder has (mkdir fails, stat, owner record read; the file server's clock probe every 5 s).</summary>
     [Benchmark]
     public LockHandle? PollHeldLock() => _waiter.TryAcquire("bench") ?? null;
 
@@ -273,8 +273,8 @@ public static class Micro
                 (nameof(LockBenchmarks.AcquireRelease), "AcquireAsync + Dispose (the whole uncontended lock)", bench.AcquireRelease),
                 (nameof(LockBenchmarks.LockPath), "part: lock path (create target if missing, realpath)", () => Task.FromResult(bench.LockPath())),
                 (nameof(LockBenchmarks.MkdirRmdir), "part: mkdir + rmdir", () => { bench.MkdirRmdir(); return Task.CompletedTask; }),
-                (nameof(LockBenchmarks.OwnerRecordWriteDelete), "part: owner record write (temp, fsync, rename) + delete", () => { bench.OwnerRecordWriteDelete(); return Task.CompletedTask; }),
-                (nameof(LockBenchmarks.OwnerRecordWithoutFsync), "for comparison: owner record without fsync", () => { bench.OwnerRecordWithoutFsync(); return Task.CompletedTask; }),
+                (nameof(LockBenchmarks.OwnerRecordWriteDelete), "part: owner record write (temp, rename; no fsync) + delete", () => { bench.OwnerRecordWriteDelete(); return Task.CompletedTask; }),
+                (nameof(LockBenchmarks.OwnerRecordWithoutFsync), "for comparison: the same record, plain File.WriteAllText + rename", () => { bench.OwnerRecordWithoutFsync(); return Task.CompletedTask; }),
                 (nameof(LockBenchmarks.PollHeldLock), "a waiter's poll of a lock a live holder has (not part of the whole)", () => Task.FromResult(bench.PollHeldLock())),
             };
             double? whole = null;
