@@ -115,9 +115,13 @@ public sealed class LockService
             && owner.LastHeartbeatTicks == mtime.Ticks
             && !MachineIdentity.IsProcessAlive(owner.ProcessId, owner.ProcessStart))
         {
-            // Whole-second mtimes cannot tell a new lock taken in the same second from the dead holder's: wait until that is impossible.
+            // The proof names one lock incarnation by its mtime, but mtimes are coarse (a few ms on ext4, whole seconds on some mounts):
+            // a new lock taken in the same tick as the dead holder's last heartbeat would carry the same mtime, and the dead holder may have
+            // released normally just before it exited. So the lock must also be older than any such tick: then a lock made after we looked
+            // cannot carry its mtime, and TryBreak's check of the moved-aside lock is a proof.
             var coarse = mtime.Ticks % TimeSpan.TicksPerSecond == 0;
-            if (!coarse || (serverNow is { } now && now - mtime >= TimeSpan.FromSeconds(2)))
+            var minimumAge = coarse ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(1);
+            if (serverNow is { } now && now - mtime >= minimumAge)
             {
                 return $"its holder, process {owner.ProcessId} on this machine ({owner.Host}), is no longer running";
             }

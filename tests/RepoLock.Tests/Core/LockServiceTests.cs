@@ -103,7 +103,7 @@ public class LockServiceTests : IDisposable
     [Fact]
     public void A_dead_holder_on_this_machine_is_taken_over_at_once()
     {
-        PlantLock(DeadProcessRecord());
+        PlantLock(DeadProcessRecord(), age: TimeSpan.FromSeconds(5));
 
         using var held = TryOnce(Service());
 
@@ -112,10 +112,21 @@ public class LockServiceTests : IDisposable
     }
 
     [Fact]
+    public void A_lock_as_new_as_a_timestamp_tick_is_not_taken_even_if_it_matches_a_dead_holders_record()
+    {
+        // A holder released and exited; a peer took the lock in the same mtime tick as the dead holder's last heartbeat (ext4 ticks are
+        // milliseconds): record and mtime match, the process is gone, yet the lock is the peer's and must stand.
+        PlantLock(DeadProcessRecord(), age: TimeSpan.Zero);
+
+        Assert.Null(TryOnce(Service()));
+        Assert.True(Directory.Exists(Target + ".lock"));
+    }
+
+    [Fact]
     public void A_dead_holder_whose_record_describes_an_older_lock_is_not_taken()
     {
-        var lockDir = PlantLock(DeadProcessRecord());
-        Directory.SetLastWriteTimeUtc(lockDir, DateTime.UtcNow.AddSeconds(-1)); // a new lock incarnation: mtime differs from the record
+        var lockDir = PlantLock(DeadProcessRecord(), age: TimeSpan.FromSeconds(5));
+        Directory.SetLastWriteTimeUtc(lockDir, DateTime.UtcNow.AddSeconds(-3)); // a new lock incarnation: mtime differs from the record
 
         Assert.Null(TryOnce(Service()));
     }
@@ -134,7 +145,7 @@ public class LockServiceTests : IDisposable
     public void A_live_holder_on_this_machine_is_not_taken()
     {
         var self = MachineIdentity.Current;
-        PlantLock(DeadProcessRecord() with { ProcessId = self.ProcessId, ProcessStart = self.ProcessStart });
+        PlantLock(DeadProcessRecord() with { ProcessId = self.ProcessId, ProcessStart = self.ProcessStart }, age: TimeSpan.FromSeconds(5));
 
         Assert.Null(TryOnce(Service()));
     }
@@ -142,7 +153,7 @@ public class LockServiceTests : IDisposable
     [Fact]
     public void Fast_recovery_can_be_switched_off()
     {
-        PlantLock(DeadProcessRecord());
+        PlantLock(DeadProcessRecord(), age: TimeSpan.FromSeconds(5));
 
         Assert.Null(TryOnce(Service(new LockSettings { FastRecovery = false })));
     }
@@ -272,10 +283,15 @@ public class LockServiceTests : IDisposable
     }
 
     /// <summary>A lock as a killed holder leaves it: directory, and a record whose heartbeat is the directory's mtime.</summary>
-    private string PlantLock(LockOwnerRecord record)
+    private string PlantLock(LockOwnerRecord record, TimeSpan? age = null)
     {
         var lockDir = LockService.LockDirFor(Target);
         Directory.CreateDirectory(lockDir);
+        if (age is { } a && a > TimeSpan.Zero)
+        {
+            Directory.SetLastWriteTimeUtc(lockDir, DateTime.UtcNow - a);
+        }
+
         var mtime = Directory.GetLastWriteTimeUtc(lockDir);
         (record with { LastHeartbeatTicks = mtime.Ticks }).Write(lockDir);
         return lockDir;
