@@ -14,7 +14,6 @@ public sealed class AdaptorRepo
     private readonly LockService _locks;
     private readonly NpmClient _npm;
     private readonly AdaptorInstaller _installer;
-    private readonly IClock _clock;
     private readonly IRepoLockLog _log;
 
     public AdaptorRepo(RepoLayout layout, RepoLockSettings settings, IRepoLockLog? log = null, IProcessRunner? runner = null, IClock? clock = null, MachineIdentity? self = null)
@@ -22,14 +21,12 @@ public sealed class AdaptorRepo
         _layout = layout;
         _settings = settings;
         _log = log ?? NullLog.Instance;
-        _clock = clock ?? SystemClock.Instance;
+        var time = clock ?? SystemClock.Instance;
         var me = self ?? MachineIdentity.Current;
-        _locks = new LockService(settings.Lock, me, _clock, _log);
+        _locks = new LockService(settings.Lock, me, time, _log);
         _npm = new NpmClient(settings.Npm, runner);
-        _installer = new AdaptorInstaller(layout, settings, _locks, _npm, me, _clock, _log);
+        _installer = new AdaptorInstaller(layout, settings, _locks, _npm, me, time, _log);
     }
-
-    public RepoLayout Layout => _layout;
 
     /// <summary>Resolves dist-tags to exact versions through the registry (before anything is written).</summary>
     public async Task<IReadOnlyList<AdaptorSpecifier>> ResolveAsync(IReadOnlyList<AdaptorSpecifier> adaptors, CancellationToken cancellationToken)

@@ -22,7 +22,6 @@ public static class Errors
     public const string Cancelled = "RL3006";
     public const string ManifestCorrupt = "RL4001";
     public const string UnsupportedHost = "RL5001";
-    public const string WaitingOnLock = "RL2100"; // informational, not an error
 
     public static RepoLockException BadName(string item, string reason) => new(InvalidName,
         $"Adaptor '{item}': invalid npm package name: {reason}. Use a lowercase npm name such as '@openfn/language-http@7.2.10'. Nothing was written.");

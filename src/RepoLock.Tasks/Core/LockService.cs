@@ -296,10 +296,6 @@ public sealed class LockWaiter
 
     public LockHolderInfo? LastHolder { get; private set; }
 
-    public TimeSpan Waited => _waited.Elapsed;
-
-    public bool HasWaited => _waited.IsRunning;
-
     public LockHandle? TryAcquire(string purpose)
     {
         var handle = _service.TryAcquireOnce(LockDir, purpose, _watch, out var holder);
