@@ -3,27 +3,32 @@ using RepoLock.Core;
 
 namespace RepoLock;
 
-/// <summary><c>&lt;BundleAdaptorRepo Repo="..." Adaptors="@(InstalledAdaptor)" Destination="..." Archive="....tar.gz" /&gt;</c></summary>
+/// <summary><c>&lt;BundleAdaptorRepo Repo="..." Adaptors="@(InstalledAdaptor)" Destination="..." Archive="....tar.gz" /&gt;</c>: thin glue over <see cref="RepoBundle"/>.</summary>
 public sealed class BundleAdaptorRepo : Microsoft.Build.Utilities.Task
 {
+    /// <summary>The filled OpenFn repo (<c>AdaptorRepoDir</c>).</summary>
     [Required]
     public string Repo { get; set; } = "";
 
+    /// <summary>The adaptors to bundle (<c>@(InstalledAdaptor)</c>): <c>Name</c> and <c>Version</c> metadata, or <c>name@version</c>.</summary>
     [Required]
     public ITaskItem[] Adaptors { get; set; } = [];
 
+    /// <summary>The bundle folder (<c>RepoLockBundleDir</c>).</summary>
     [Required]
     public string Destination { get; set; } = "";
 
+    /// <summary>The .tar.gz to write (<c>RepoLockBundleArchive</c>); empty for none.</summary>
     public string? Archive { get; set; }
 
+    /// <inheritdoc />
     public override bool Execute()
     {
         var log = new MSBuildLog(Log);
         try
         {
             var specs = Adaptors.Select(a => AdaptorSpecifier.Parse(a.GetMetadata("Name") is { Length: > 0 } n ? n : a.ItemSpec, a.GetMetadata("Version"))).ToList();
-            RepoBundle.Create(new RepoLayout(Repo), specs, Destination, string.IsNullOrWhiteSpace(Archive) ? null : Archive);
+            RepoBundle.Create(Repo, specs, Destination, string.IsNullOrWhiteSpace(Archive) ? null : Archive);
             log.Info($"RepoLock: bundled {specs.Count} adaptor(s) into {Destination}{(string.IsNullOrWhiteSpace(Archive) ? "" : $" and {Archive}")}.");
         }
         catch (RepoLockException e)
@@ -32,7 +37,7 @@ public sealed class BundleAdaptorRepo : Microsoft.Build.Utilities.Task
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log.Error(Errors.Io("bundle", Destination, e));
+            log.Error(new RepoLockException(ErrorCodes.IoFailure, $"The bundle could not be written to {Destination}: {e.Message}. Free disk space or fix permissions, then publish again.", e));
         }
 
         return !Log.HasLoggedErrors;

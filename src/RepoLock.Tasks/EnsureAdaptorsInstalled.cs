@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using RepoLock.Core;
@@ -6,44 +7,66 @@ namespace RepoLock;
 
 /// <summary>
 /// <c>&lt;EnsureAdaptorsInstalled Repo="..." Adaptors="@(Adaptor)" /&gt;</c>: thin MSBuild glue over <see cref="AdaptorRepo"/>.
-/// Items in, plain values to the core, results back out as <c>InstalledAdaptor</c> items.
+/// Items in, plain values to the core (which owns defaults, validation and dist-tag resolution), results back out as
+/// <c>InstalledAdaptor</c> items.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "MSBuild never disposes a task; a CancellationTokenSource without a timer holds nothing that needs disposing.")]
 public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, ICancelableTask
 {
     private readonly CancellationTokenSource _cancel = new();
 
+    /// <summary>The OpenFn repo folder (<c>AdaptorRepoDir</c>).</summary>
     [Required]
     public string Repo { get; set; } = "";
 
+    /// <summary>The <c>Adaptor</c> items: <c>name@version</c>, <c>name@tag</c>, or a name with <c>Version</c> metadata.</summary>
     [Required]
     public ITaskItem[] Adaptors { get; set; } = [];
 
-    public int LockTimeoutSeconds { get; set; } = 900;
+    /// <summary><c>RepoLockLockTimeout</c>, seconds; empty for the default.</summary>
+    public string? LockTimeout { get; set; }
 
-    public int StaleAgeSeconds { get; set; } = 300;
+    /// <summary><c>RepoLockStaleAge</c>, seconds; empty for the default.</summary>
+    public string? StaleAge { get; set; }
 
-    public int InstallTimeoutSeconds { get; set; } = 600;
+    /// <summary><c>RepoLockInstallTimeout</c>, seconds; empty for the default.</summary>
+    public string? InstallTimeout { get; set; }
 
-    public int MaxParallel { get; set; } = 4;
+    /// <summary><c>RepoLockMaxParallel</c>; empty for the default.</summary>
+    public string? MaxParallel { get; set; }
 
+    /// <summary><c>RepoLockNpmPath</c>; empty for npm on PATH.</summary>
     public string? NpmPath { get; set; }
 
+    /// <summary><c>RepoLockRegistry</c>; empty for npm's own configuration.</summary>
     public string? Registry { get; set; }
 
-    public bool Offline { get; set; }
+    /// <summary><c>RepoLockOffline</c>: <c>true</c> installs from npm's cache only.</summary>
+    public string? Offline { get; set; }
 
+    /// <summary>One item per adaptor, with <c>Name</c>, <c>Version</c>, <c>Alias</c>, <c>Path</c>, <c>Sentinel</c>, <c>Outcome</c>, <c>DurationMs</c>.</summary>
     [Output]
     public ITaskItem[] InstalledAdaptors { get; private set; } = [];
 
+    /// <inheritdoc />
     public void Cancel() => _cancel.Cancel();
 
+    /// <inheritdoc />
     public override bool Execute()
     {
         var log = new MSBuildLog(Log);
         try
         {
-            var settings = Settings();
-            var layout = new RepoLayout(Repo);
+            var settings = RepoLockSettings.FromProperties(new Dictionary<string, string?>
+            {
+                ["RepoLockLockTimeout"] = LockTimeout,
+                ["RepoLockStaleAge"] = StaleAge,
+                ["RepoLockInstallTimeout"] = InstallTimeout,
+                ["RepoLockMaxParallel"] = MaxParallel,
+                ["RepoLockNpmPath"] = NpmPath,
+                ["RepoLockRegistry"] = Registry,
+                ["RepoLockOffline"] = Offline,
+            });
             var specs = new List<AdaptorSpecifier>();
             foreach (var item in Adaptors)
             {
@@ -62,9 +85,7 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
                 return false; // bad input: nothing written anywhere
             }
 
-            var repo = new AdaptorRepo(layout, settings, log);
-            var resolved = repo.ResolveAsync(specs, _cancel.Token).GetAwaiter().GetResult();
-            var result = repo.EnsureInstalledAsync(resolved, _cancel.Token).GetAwaiter().GetResult();
+            var result = new AdaptorRepo(Repo, settings, log).EnsureInstalledAsync(specs, _cancel.Token).GetAwaiter().GetResult();
             foreach (var failure in result.Failures)
             {
                 log.Error(failure);
@@ -80,36 +101,6 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
         return !Log.HasLoggedErrors;
     }
 
-    private RepoLockSettings Settings()
-    {
-        static TimeSpan Seconds(string name, int value, int min) =>
-            value >= min ? TimeSpan.FromSeconds(value) : throw Errors.Setting(name, value.ToString(System.Globalization.CultureInfo.InvariantCulture), $"a whole number of seconds, at least {min}");
-
-        if (MaxParallel < 1)
-        {
-            throw Errors.Setting("RepoLockMaxParallel", MaxParallel.ToString(System.Globalization.CultureInfo.InvariantCulture), "a number of at least 1");
-        }
-
-        var checkpointDir = Environment.GetEnvironmentVariable("REPOLOCK_TEST_CHECKPOINT_DIR");
-        return new RepoLockSettings
-        {
-            Lock = new LockSettings
-            {
-                Timeout = Seconds("RepoLockLockTimeout", LockTimeoutSeconds, 0),
-                StaleAge = Seconds("RepoLockStaleAge", StaleAgeSeconds, 2),
-            },
-            Npm = new NpmSettings
-            {
-                NpmPath = string.IsNullOrWhiteSpace(NpmPath) ? new NpmSettings().NpmPath : NpmPath,
-                Registry = string.IsNullOrWhiteSpace(Registry) ? null : Registry,
-                Offline = Offline,
-                InstallTimeout = Seconds("RepoLockInstallTimeout", InstallTimeoutSeconds, 1),
-            },
-            MaxParallel = MaxParallel,
-            Checkpoint = string.IsNullOrEmpty(checkpointDir) ? null : (point, _) => TestCheckpoint.Reach(checkpointDir, point),
-        };
-    }
-
     private static TaskItem ToItem(AdaptorResult r)
     {
         var item = new TaskItem(r.Adaptor.ToString());
@@ -119,23 +110,7 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
         item.SetMetadata("Path", r.AdaptorPath);
         item.SetMetadata("Sentinel", r.SentinelPath);
         item.SetMetadata("Outcome", r.Outcome.ToString());
-        item.SetMetadata("DurationMs", ((long)r.Duration.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        item.SetMetadata("DurationMs", ((long)r.Duration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
         return item;
     }
-}
-
-/// <summary>The core's log, on MSBuild's logger: info at normal importance, coded warnings and errors.</summary>
-internal sealed class MSBuildLog : IRepoLockLog
-{
-    private readonly TaskLoggingHelper _log;
-
-    public MSBuildLog(TaskLoggingHelper log) => _log = log;
-
-    public void Info(string message) => _log.LogMessage(MessageImportance.High, message);
-
-    public void Detail(string message) => _log.LogMessage(MessageImportance.Low, message);
-
-    public void Warning(string code, string message) => _log.LogWarning(null, code, null, null, 0, 0, 0, 0, message);
-
-    public void Error(RepoLockException e) => _log.LogError(null, e.Code, null, null, 0, 0, 0, 0, e.Message);
 }

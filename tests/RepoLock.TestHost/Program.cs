@@ -13,18 +13,18 @@ try
     {
         case "install":
         {
+            // Checkpoints (REPOLOCK_TEST_CHECKPOINT_DIR) are read by the core itself, as in a build.
             var settings = new RepoLockSettings
             {
-                Lock = new LockSettings { StaleAge = TimeSpan.FromSeconds(double.Parse(args[4])), Timeout = TimeSpan.FromSeconds(300) },
-                Npm = new NpmSettings { Registry = args[2] == "-" ? null : args[2], CacheDir = args[3] == "-" ? null : args[3] },
+                StaleAge = Seconds(args[4]),
+                LockTimeout = TimeSpan.FromSeconds(300),
+                Registry = args[2] == "-" ? null : args[2],
+                NpmCacheDir = args[3] == "-" ? null : args[3],
                 MaxParallel = int.Parse(args[5]),
-                Checkpoint = Environment.GetEnvironmentVariable("REPOLOCK_TEST_CHECKPOINT_DIR") is { Length: > 0 } dir
-                    ? (point, _) => TestCheckpoint.Reach(dir, point)
-                    : null,
             };
-            var repo = new AdaptorRepo(new RepoLayout(args[1]), settings, log);
+            var repo = new AdaptorRepo(args[1], settings, log);
             var specs = args.Skip(6).Select(s => AdaptorSpecifier.Parse(s)).ToList();
-            var result = await repo.EnsureInstalledAsync(await repo.ResolveAsync(specs, default), default);
+            var result = await repo.EnsureInstalledAsync(specs, default);
             foreach (var r in result.Adaptors)
             {
                 Console.WriteLine(JsonSerializer.Serialize(new { alias = r.Adaptor.Alias, outcome = r.Outcome.ToString() }));

@@ -66,7 +66,7 @@ public sealed class BenchContext : IDisposable
 }
 
 /// <summary>The fixture adaptors: four small packages on the fake registry, each with one shared dependency, like OpenFn adaptors on language-common.</summary>
-public static class Fixtures
+internal static class Fixtures
 {
     public const string SharedDependency = "@fixture/adaptor-util";
 

@@ -38,7 +38,7 @@ public class AdaptorSpecifierTests
     {
         var e = Assert.Throws<RepoLockException>(() => AdaptorSpecifier.Parse("@openfn/language-http@7.2.10", "7.2.9"));
 
-        Assert.Equal(Errors.ConflictingVersion, e.Code);
+        Assert.Equal(ErrorCodes.ConflictingVersion, e.Code);
     }
 
     [Theory]
@@ -84,7 +84,7 @@ public class AdaptorSpecifierTests
     {
         var e = Assert.Throws<RepoLockException>(() => AdaptorSpecifier.Parse(include));
 
-        Assert.Equal(Errors.InvalidName, e.Code);
+        Assert.Equal(ErrorCodes.InvalidName, e.Code);
     }
 
     [Fact]
@@ -92,14 +92,14 @@ public class AdaptorSpecifierTests
     {
         var e = Assert.Throws<RepoLockException>(() => AdaptorSpecifier.Parse(new string('a', 215) + "@1.0.0"));
 
-        Assert.Equal(Errors.InvalidName, e.Code);
+        Assert.Equal(ErrorCodes.InvalidName, e.Code);
     }
 
     [Fact]
     public void Empty_and_padded_names_are_RL1001()
     {
-        Assert.Equal(Errors.InvalidName, Assert.Throws<RepoLockException>(() => AdaptorSpecifier.Parse("")).Code);
-        Assert.Equal(Errors.InvalidName, Assert.Throws<RepoLockException>(() => AdaptorSpecifier.Parse(" x@1.0.0")).Code);
+        Assert.Equal(ErrorCodes.InvalidName, Assert.Throws<RepoLockException>(() => AdaptorSpecifier.Parse("")).Code);
+        Assert.Equal(ErrorCodes.InvalidName, Assert.Throws<RepoLockException>(() => AdaptorSpecifier.Parse(" x@1.0.0")).Code);
     }
 
     [Theory]
@@ -124,7 +124,7 @@ public class AdaptorSpecifierTests
     {
         var e = Assert.Throws<RepoLockException>(() => AdaptorSpecifier.Parse(include));
 
-        Assert.Equal(Errors.InvalidVersion, e.Code);
+        Assert.Equal(ErrorCodes.InvalidVersion, e.Code);
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public class AdaptorSpecifierTests
     {
         var e = Assert.Throws<RepoLockException>(() => AdaptorSpecifier.Parse("x@1.0.0-" + new string('a', 100)));
 
-        Assert.Equal(Errors.InvalidVersion, e.Code);
+        Assert.Equal(ErrorCodes.InvalidVersion, e.Code);
     }
 
     [Fact]

@@ -166,7 +166,7 @@ public class LockServiceTests : IDisposable
 
         var e = Assert.Throws<RepoLockException>(() => held.ThrowIfLost("x@1.0.0"));
 
-        Assert.Equal(Errors.LockLost, e.Code);
+        Assert.Equal(ErrorCodes.LockLost, e.Code);
         Assert.True(held.IsLost);
     }
 
@@ -176,7 +176,7 @@ public class LockServiceTests : IDisposable
         var held = TryOnce(Service())!;
         Directory.SetLastWriteTimeUtc(held.LockDir, DateTime.UtcNow.AddMinutes(-20)); // someone else's incarnation now
 
-        Assert.Equal(Errors.LockLost, Assert.Throws<RepoLockException>(() => held.ThrowIfLost("x")).Code);
+        Assert.Equal(ErrorCodes.LockLost, Assert.Throws<RepoLockException>(() => held.ThrowIfLost("x")).Code);
         held.Dispose();
 
         Assert.True(Directory.Exists(held.LockDir));
@@ -190,7 +190,7 @@ public class LockServiceTests : IDisposable
 
         var e = await Assert.ThrowsAsync<RepoLockException>(() => service.AcquireAsync(Target, "y", "x@1.0.0", default));
 
-        Assert.Equal(Errors.LockTimeout, e.Code);
+        Assert.Equal(ErrorCodes.LockTimeout, e.Code);
         Assert.Contains(held.LockDir, e.Message);
         Assert.Contains($"process {Environment.ProcessId}", e.Message);
     }

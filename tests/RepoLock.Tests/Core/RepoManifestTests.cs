@@ -62,7 +62,7 @@ public class RepoManifestTests
 
         var e = Assert.Throws<RepoLockException>(() => RepoManifest.Add(path, AdaptorSpecifier.Parse("y@2.0.0")));
 
-        Assert.Equal(Errors.ManifestCorrupt, e.Code);
+        Assert.Equal(ErrorCodes.ManifestCorrupt, e.Code);
         Assert.Equal(content, File.ReadAllText(path));
     }
 

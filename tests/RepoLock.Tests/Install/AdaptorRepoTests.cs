@@ -78,7 +78,7 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
         var result = await Repo().EnsureInstalledAsync(Specs(spec), default);
 
         var failure = Assert.Single(result.Failures);
-        Assert.Equal(Errors.NpmFailed, failure.Code);
+        Assert.Equal(ErrorCodes.NpmFailed, failure.Code);
         Assert.Contains(npmLine, failure.Message);
         Assert.Contains(spec, failure.Message);
         var alias = AdaptorSpecifier.Parse(spec).Alias;
@@ -93,7 +93,7 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
     {
         var result = await Repo(_fx.Settings(installTimeout: TimeSpan.FromSeconds(3))).EnsureInstalledAsync(Specs("@fixture/hangs@1.0.0"), default);
 
-        Assert.Equal(Errors.InstallTimeout, Assert.Single(result.Failures).Code);
+        Assert.Equal(ErrorCodes.InstallTimeout, Assert.Single(result.Failures).Code);
         Assert.False(File.Exists(_layout.SentinelPath("@fixture/hangs_1.0.0")));
         AssertNothingLeftBehind();
     }
@@ -115,7 +115,7 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
         cts.Cancel();
         var result = await run.WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.Equal(Errors.Cancelled, Assert.Single(result.Failures).Code);
+        Assert.Equal(ErrorCodes.Cancelled, Assert.Single(result.Failures).Code);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), $"took {sw.Elapsed}");
         AssertNothingLeftBehind();
     }
@@ -123,11 +123,11 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
     [Fact]
     public async Task A_missing_npm_is_RL3003()
     {
-        var settings = _fx.Settings() with { Npm = _fx.Settings().Npm with { NpmPath = "/nonexistent/npm" } };
+        var settings = _fx.Settings() with { NpmPath = "/nonexistent/npm" };
 
         var result = await Repo(settings).EnsureInstalledAsync(Specs("@fixture/language-beta@1.2.0"), default);
 
-        Assert.Equal(Errors.NpmNotFound, Assert.Single(result.Failures).Code);
+        Assert.Equal(ErrorCodes.NpmNotFound, Assert.Single(result.Failures).Code);
         AssertNothingLeftBehind();
     }
 
@@ -142,7 +142,7 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
 
         var result = await Repo(runner: liar).EnsureInstalledAsync(Specs("@fixture/language-beta@1.2.0"), default);
 
-        Assert.Equal(Errors.UnexpectedPackage, Assert.Single(result.Failures).Code);
+        Assert.Equal(ErrorCodes.UnexpectedPackage, Assert.Single(result.Failures).Code);
         Assert.False(Directory.Exists(_layout.AdaptorDir("@fixture/language-beta_1.2.0")));
         AssertNothingLeftBehind();
     }
@@ -156,7 +156,7 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
 
         var result = await Repo(runner: runner).EnsureInstalledAsync(Specs("@fixture/language-beta@1.2.0"), default);
 
-        Assert.Equal(Errors.ManifestCorrupt, Assert.Single(result.Failures).Code);
+        Assert.Equal(ErrorCodes.ManifestCorrupt, Assert.Single(result.Failures).Code);
         Assert.Equal(0, runner.Count);
         Assert.Equal("{ oops", File.ReadAllText(_layout.ManifestPath));
     }
@@ -179,7 +179,7 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
     {
         var e = await Assert.ThrowsAsync<RepoLockException>(() => Repo().ResolveAsync(Specs("@fixture/missing@latest"), default));
 
-        Assert.Equal(Errors.TagNotResolved, e.Code);
+        Assert.Equal(ErrorCodes.TagNotResolved, e.Code);
     }
 
     [Fact]
@@ -255,7 +255,7 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
         });
         var spec = AdaptorSpecifier.Parse("@fixture/language-alpha@1.0.0");
         var locks = new LockService(settings.Lock);
-        var installer = new AdaptorInstaller(_layout, settings, locks, new NpmClient(settings.Npm), MachineIdentity.Current, SystemClock.Instance, _log);
+        var installer = new AdaptorInstaller(_layout, settings, locks, new NpmClient(settings.Npm), MachineIdentity.Current, TimeProvider.System, _log);
 
         var outcomes = await Task.WhenAll(Task.Run(() => installer.InstallAsync(spec, null, default)), Task.Run(() => installer.InstallAsync(spec, null, default)));
 

@@ -33,13 +33,11 @@ public sealed class InstallFixture : IDisposable
 
     public RepoLockSettings Settings(TimeSpan? installTimeout = null, Action<string, AdaptorSpecifier>? checkpoint = null, int maxParallel = 4) => new()
     {
-        Lock = new LockSettings { PollInterval = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(120) },
-        Npm = new NpmSettings
-        {
-            Registry = Registry.Url,
-            CacheDir = NpmCache.Path,
-            InstallTimeout = installTimeout ?? TimeSpan.FromSeconds(120),
-        },
+        PollInterval = TimeSpan.FromMilliseconds(50),
+        LockTimeout = TimeSpan.FromSeconds(120),
+        Registry = Registry.Url,
+        NpmCacheDir = NpmCache.Path,
+        InstallTimeout = installTimeout ?? TimeSpan.FromSeconds(120),
         MaxParallel = maxParallel,
         Checkpoint = checkpoint,
     };
@@ -52,7 +50,7 @@ public sealed class InstallFixture : IDisposable
 }
 
 /// <summary>Counts (and forwards) every process start, to prove the cache-hit path runs none.</summary>
-public sealed class CountingRunner : IProcessRunner
+internal sealed class CountingRunner : IProcessRunner
 {
     private int _count;
 

@@ -61,7 +61,7 @@ public class RepoBundleTests : IClassFixture<InstallFixture>, IDisposable
 
         var e = Assert.Throws<RepoLockException>(() => RepoBundle.Create(layout, [AdaptorSpecifier.Parse("@fixture/language-beta@1.2.0")], dest, dest + ".tar.gz"));
 
-        Assert.Equal(Errors.UnexpectedPackage, e.Code);
+        Assert.Equal(ErrorCodes.UnexpectedPackage, e.Code);
         Assert.False(Directory.Exists(dest));
         Assert.False(File.Exists(dest + ".tar.gz"));
         Assert.Empty(Directory.Exists(_dir.Combine("publish")) ? Directory.GetFileSystemEntries(_dir.Combine("publish")) : []);

@@ -44,7 +44,7 @@ public sealed class AttributeCacheTests : IDisposable
         ReplaceLock(held.LockDir, ours.AddSeconds(5)); // taken over: a new lock directory, mtime newer than any refresh of ours could be
         _fs.Expire();
 
-        Assert.Equal(Errors.LockLost, Assert.Throws<RepoLockException>(() => held.ThrowIfLost("x")).Code);
+        Assert.Equal(ErrorCodes.LockLost, Assert.Throws<RepoLockException>(() => held.ThrowIfLost("x")).Code);
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class AttributeCacheTests : IDisposable
         var e = Assert.Throws<RepoLockException>(() => held.ThrowIfLost("x"));
         held.Dispose();
 
-        Assert.Equal(Errors.LockLost, e.Code);
+        Assert.Equal(ErrorCodes.LockLost, e.Code);
         Assert.Contains("agent-7 process 4242", e.Message);
         Assert.Equal(4242, LockOwnerRecord.TryRead(held.LockDir)!.ProcessId); // the taker's record is left alone
         Assert.True(Directory.Exists(held.LockDir)); // and so is its lock
@@ -69,7 +69,7 @@ public sealed class AttributeCacheTests : IDisposable
         using var held = Acquire();
         Directory.Delete(held.LockDir); // the cache still says it exists
 
-        Assert.Equal(Errors.LockLost, Assert.Throws<RepoLockException>(() => held.ThrowIfLost("x")).Code);
+        Assert.Equal(ErrorCodes.LockLost, Assert.Throws<RepoLockException>(() => held.ThrowIfLost("x")).Code);
     }
 
     private static void ReplaceLock(string lockDir, DateTime mtime)

@@ -86,7 +86,7 @@ public sealed class SharedMountTests : IClassFixture<SshfsPair>, IDisposable
                 Assert.True(await worker.WaitForExitAsync(TimeSpan.FromSeconds(180)) == 0, worker.Output);
             }
 
-            Assert.All(workers, w => Assert.DoesNotContain(Errors.LockLost, w.Output));
+            Assert.All(workers, w => Assert.DoesNotContain(ErrorCodes.LockLost, w.Output));
         }
         finally
         {
@@ -120,7 +120,7 @@ public sealed class SharedMountTests : IClassFixture<SshfsPair>, IDisposable
 
         _output.WriteLine($"sshfs, holder on mount 1 killed just after a refresh: mount 2 took over {(takenAt - killedAt).TotalSeconds:0.00} s after the kill ({(takenAt - lastRefresh).TotalSeconds:0.00} s after the last refresh, whole-second mtimes, {SshfsPair.CacheSeconds} s attribute cache)");
         Assert.False(takenWhileAlive, waiter.Output);
-        Assert.DoesNotContain(Errors.LockLost, holder.Output);
+        Assert.DoesNotContain(ErrorCodes.LockLost, holder.Output);
         Assert.Contains("no longer running", waiter.Output);
         Assert.True(takenAt - lastRefresh >= TimeSpan.FromSeconds(1), "whole-second mtimes: not taken in the second of the last refresh");
         await waiter.ReleaseAsync();

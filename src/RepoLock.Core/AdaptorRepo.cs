@@ -1,0 +1,183 @@
+using RepoLock.Core.Diagnostics;
+using RepoLock.Core.Install;
+using RepoLock.Core.Locking;
+using RepoLock.Core.Npm;
+using RepoLock.Core.Platform;
+using RepoLock.Core.Repo;
+
+namespace RepoLock.Core;
+
+/// <summary>
+/// Ensures a build's adaptors are installed in one repo. Cache hits are two file checks and nothing else. Misses install concurrently
+/// (bounded by <see cref="RepoLockSettings.MaxParallel"/>); a miss whose alias lock a peer holds gives up its slot and polls, so a build
+/// never waits on a peer while other adaptors it needs are free to install.
+/// </summary>
+public sealed class AdaptorRepo
+{
+    private readonly RepoLayout _layout;
+    private readonly RepoLockSettings _settings;
+    private readonly LockService _locks;
+    private readonly NpmClient _npm;
+    private readonly AdaptorInstaller _installer;
+    private readonly IRepoLockLog _log;
+    private readonly TimeProvider _time;
+
+    /// <summary>A repo to fill. Checks the folder and the settings; writes nothing.</summary>
+    /// <param name="repo">The OpenFn repo folder (<c>AdaptorRepoDir</c>).</param>
+    /// <param name="settings">Timeouts, stale age, npm options; validated here.</param>
+    /// <param name="log">Where progress and warnings go; null drops them.</param>
+    /// <exception cref="RepoLockException">RL1003 for a bad folder, RL1006 for a bad setting.</exception>
+    public AdaptorRepo(string repo, RepoLockSettings settings, IRepoLockLog? log = null)
+        : this(new RepoLayout(repo), settings, log)
+    {
+    }
+
+    internal AdaptorRepo(RepoLayout layout, RepoLockSettings settings, IRepoLockLog? log = null, IProcessRunner? runner = null, MachineIdentity? self = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        _layout = layout;
+        _settings = settings with { Checkpoint = settings.Checkpoint ?? TestOnlyCheckpoints.FromEnvironment() };
+        _log = log ?? NullLog.Instance;
+        _time = settings.Time;
+        var me = self ?? MachineIdentity.Current;
+        _locks = new LockService(settings.Lock, me, _time, _log);
+        _npm = new NpmClient(settings.Npm, runner);
+        _installer = new AdaptorInstaller(layout, _settings, _locks, _npm, me, _time, _log);
+    }
+
+    /// <summary>The repo folder, as a full path.</summary>
+    public string Root => _layout.Root;
+
+    /// <summary>Resolves dist-tags to exact versions through the registry (before anything is written), in parallel.</summary>
+    internal async Task<IReadOnlyList<AdaptorSpecifier>> ResolveAsync(IReadOnlyList<AdaptorSpecifier> adaptors, CancellationToken cancellationToken)
+    {
+        var resolved = await Task.WhenAll(adaptors.Select(async spec =>
+        {
+            if (spec.IsExact)
+            {
+                return spec;
+            }
+
+            var version = await _npm.ResolveTagAsync(spec.Name, spec.Tag!, Path.GetTempPath(), cancellationToken).ConfigureAwait(false);
+            var exact = spec.WithVersion(version, spec.ToString());
+            _log.Info($"RepoLock: {spec} resolved to {exact.VersionText}.");
+            return exact;
+        })).ConfigureAwait(false);
+        return resolved;
+    }
+
+    /// <summary>
+    /// Makes sure every adaptor is installed: dist-tags are resolved first (a failure there writes nothing), cache hits cost two file
+    /// checks, misses are installed under their alias locks. Per-adaptor failures are returned, not thrown.
+    /// </summary>
+    /// <exception cref="RepoLockException">RL1004 when a dist-tag cannot be resolved; nothing was written.</exception>
+    public async Task<EnsureResult> EnsureInstalledAsync(IReadOnlyList<AdaptorSpecifier> adaptors, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(adaptors);
+        var exact = adaptors.All(a => a.IsExact) ? adaptors : await ResolveAsync(adaptors, cancellationToken).ConfigureAwait(false);
+        var unique = exact.GroupBy(a => a.Alias).Select(g => g.First()).ToList();
+        var results = new List<AdaptorResult>();
+        var missing = new List<AdaptorSpecifier>();
+        foreach (var spec in unique)
+        {
+            if (_layout.IsInstalled(spec.Alias))
+            {
+                results.Add(Result(spec, InstallOutcome.AlreadyInstalled, TimeSpan.Zero));
+            }
+            else
+            {
+                missing.Add(spec);
+            }
+        }
+
+        var failures = new List<RepoLockException>();
+        if (missing.Count > 0)
+        {
+            using var slots = new SemaphoreSlim(Math.Max(1, _settings.MaxParallel));
+            var work = missing.Select(spec => EnsureOneAsync(spec, slots, cancellationToken)).ToList();
+            foreach (var task in work)
+            {
+                try
+                {
+                    results.Add(await task.ConfigureAwait(false));
+                }
+                catch (RepoLockException e)
+                {
+                    failures.Add(e);
+                }
+            }
+        }
+
+        _log.Info(Summary(results, failures.Count));
+        return new EnsureResult(results, failures);
+    }
+
+    private async Task<AdaptorResult> EnsureOneAsync(AdaptorSpecifier spec, SemaphoreSlim slots, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var subject = spec.ToString();
+        var started = _time.GetTimestamp();
+        try
+        {
+            var waiter = _locks.StartWaiting(_layout.LockTarget(spec.Alias), subject);
+            while (true)
+            {
+                if (_layout.IsInstalled(spec.Alias))
+                {
+                    return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
+                }
+
+                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    using var held = waiter.TryAcquire($"install {subject}");
+                    if (held is not null)
+                    {
+                        if (_layout.IsInstalled(spec.Alias))
+                        {
+                            return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
+                        }
+
+                        var installedStarted = _time.GetTimestamp();
+                        var ours = await _installer.InstallAsync(spec, held, cancellationToken).ConfigureAwait(false);
+                        return ours
+                            ? Result(spec, InstallOutcome.Installed, _time.GetElapsedTime(installedStarted))
+                            : Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
+                    }
+                }
+                finally
+                {
+                    slots.Release();
+                }
+
+                await waiter.PauseAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw Errors.WasCancelled(subject);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Errors.Io(subject, _layout.Root, e);
+        }
+    }
+
+    private AdaptorResult Result(AdaptorSpecifier spec, InstallOutcome outcome, TimeSpan duration) =>
+        new(spec, outcome, duration, _layout.AdaptorDir(spec.Alias), _layout.SentinelPath(spec.Alias));
+
+    internal string Summary(IReadOnlyList<AdaptorResult> results, int failed)
+    {
+        string Part(InstallOutcome o, string label, bool timed)
+        {
+            var matching = results.Where(r => r.Outcome == o).ToList();
+            var time = timed && matching.Count > 0 ? $" ({matching.Max(r => r.Duration).TotalSeconds:0.0} s{(o == InstallOutcome.InstalledByPeer ? " waited" : "")})" : "";
+            return $"{matching.Count} {label}{time}";
+        }
+
+        var failedPart = failed > 0 ? $", {failed} failed" : "";
+        return $"RepoLock: {results.Count + failed} adaptor(s) in {_layout.Root}: {Part(InstallOutcome.AlreadyInstalled, "already installed", false)}, " +
+               $"{Part(InstallOutcome.Installed, "installed", true)}, {Part(InstallOutcome.InstalledByPeer, "installed by a peer", true)}{failedPart}.";
+    }
+}

@@ -1,0 +1,55 @@
+namespace RepoLock.Core.Diagnostics;
+
+/// <summary>
+/// The one place that writes the message of every diagnostic the code raises (the codes are in <see cref="ErrorCodes"/>).
+/// RL5001 alone is written by the targets: it is raised where this assembly cannot load.
+/// </summary>
+internal static class Errors
+{
+    public static RepoLockException BadName(string item, string reason) => new(ErrorCodes.InvalidName,
+        $"Adaptor '{item}': invalid npm package name: {reason}. Use a lowercase npm name such as '@openfn/language-http@7.2.10'. Nothing was written.");
+
+    public static RepoLockException BadVersion(string item, string reason) => new(ErrorCodes.InvalidVersion,
+        $"Adaptor '{item}': {reason}. Give an exact SemVer 2.0 version (for example 7.2.10), or 'latest'/'next' to resolve one from the registry. Nothing was written.");
+
+    public static RepoLockException BadRepo(string repo, string reason) => new(ErrorCodes.InvalidRepo,
+        $"Adaptor repo '{repo}': {reason}. Set AdaptorRepoDir to a writable folder (the shared mount on CI agents). Nothing was written.");
+
+    public static RepoLockException Conflict(string item, string inInclude, string inMetadata) => new(ErrorCodes.ConflictingVersion,
+        $"Adaptor '{item}': the version in the item ({inInclude}) differs from its Version metadata ({inMetadata}). Give the version once. Nothing was written.");
+
+    public static RepoLockException Setting(string name, string value, string expected) => new(ErrorCodes.InvalidSetting,
+        $"RepoLock setting {name}='{value}' is not valid: expected {expected}.");
+
+    public static RepoLockException TagFailed(string name, string tag, string detail) => new(ErrorCodes.TagNotResolved,
+        $"Adaptor '{name}@{tag}': could not resolve '{tag}' to an exact version through the registry: {detail}. Pin an exact version, or check the registry setting (RepoLockRegistry) and network. Nothing was written.");
+
+    public static RepoLockException Timeout(string adaptor, string lockPath, string holder, TimeSpan waited) => new(ErrorCodes.LockTimeout,
+        $"Adaptor '{adaptor}': gave up after waiting {waited.TotalSeconds:0} s for the lock {lockPath}, held by {holder}. " +
+        "If that holder is still working, raise RepoLockLockTimeout; if it is gone, the lock becomes free once it is older than RepoLockStaleAge, or remove the lock directory by hand when no build uses the repo.");
+
+    public static RepoLockException Lost(string adaptor, string lockPath, string detail) => new(ErrorCodes.LockLost,
+        $"Adaptor '{adaptor}': the lock {lockPath} was lost while installing ({detail}); stopped before changing the repo. " +
+        "Another process judged the lock stale: check that clocks and NFS attribute caching are within the stale age (RepoLockStaleAge), then build again.");
+
+    public static RepoLockException Npm(string adaptor, int exitCode, string npmLines) => new(ErrorCodes.NpmFailed,
+        $"Adaptor '{adaptor}': npm install failed (exit code {exitCode}); the repo was not changed.{Environment.NewLine}{npmLines}");
+
+    public static RepoLockException NpmTimeout(string adaptor, TimeSpan limit) => new(ErrorCodes.InstallTimeout,
+        $"Adaptor '{adaptor}': npm install did not finish within {limit.TotalSeconds:0} s and was stopped; the repo was not changed. Raise RepoLockInstallTimeout or check the registry.");
+
+    public static RepoLockException NoNpm(string npm, string detail) => new(ErrorCodes.NpmNotFound,
+        $"Could not start npm ('{npm}'): {detail}. Install Node.js and npm on the build agent, or set RepoLockNpmPath to the npm executable.");
+
+    public static RepoLockException Unexpected(string adaptor, string detail) => new(ErrorCodes.UnexpectedPackage,
+        $"Adaptor '{adaptor}': npm produced {detail}; the repo was not changed. Check the registry (RepoLockRegistry) serves the real package.");
+
+    public static RepoLockException Io(string adaptor, string path, Exception e) => new(ErrorCodes.IoFailure,
+        $"Adaptor '{adaptor}': file system error at {path}: {e.Message}. Free disk space or fix permissions, then build again; the repo was left consistent.", e);
+
+    public static RepoLockException WasCancelled(string adaptor) => new(ErrorCodes.Cancelled,
+        $"Adaptor '{adaptor}': cancelled; npm was stopped and the repo was not changed.");
+
+    public static RepoLockException BadManifest(string path, string detail) => new(ErrorCodes.ManifestCorrupt,
+        $"The repo manifest {path} is not a valid OpenFn repo manifest ({detail}). RepoLock will not overwrite it: fix or remove it by hand.");
+}

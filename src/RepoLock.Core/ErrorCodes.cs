@@ -1,0 +1,56 @@
+namespace RepoLock.Core;
+
+/// <summary>
+/// Every RepoLock diagnostic code. Codes are stable: scripts and tests match on them, never on the text.
+/// RL1xxx input, RL2xxx locking, RL3xxx installing, RL4xxx repo contents, RL5xxx host. The README's table says what to do for each.
+/// </summary>
+public static class ErrorCodes
+{
+    /// <summary>An <c>Adaptor</c> item is not a valid npm package name.</summary>
+    public const string InvalidName = "RL1001";
+
+    /// <summary>Not an exact SemVer 2.0 version (or a range, or build metadata).</summary>
+    public const string InvalidVersion = "RL1002";
+
+    /// <summary>The repo folder is missing or not a folder.</summary>
+    public const string InvalidRepo = "RL1003";
+
+    /// <summary>A dist-tag could not be resolved through the registry.</summary>
+    public const string TagNotResolved = "RL1004";
+
+    /// <summary>The version in the item and its <c>Version</c> metadata differ.</summary>
+    public const string ConflictingVersion = "RL1005";
+
+    /// <summary>A <c>RepoLock*</c> setting has an invalid value.</summary>
+    public const string InvalidSetting = "RL1006";
+
+    /// <summary>Timed out waiting for a lock that a live holder keeps fresh.</summary>
+    public const string LockTimeout = "RL2001";
+
+    /// <summary>The lock was lost while installing; the install stopped before changing the repo.</summary>
+    public const string LockLost = "RL2002";
+
+    /// <summary><c>npm install</c> failed.</summary>
+    public const string NpmFailed = "RL3001";
+
+    /// <summary><c>npm install</c> ran past its timeout and was stopped.</summary>
+    public const string InstallTimeout = "RL3002";
+
+    /// <summary>npm could not be started.</summary>
+    public const string NpmNotFound = "RL3003";
+
+    /// <summary>npm produced a package other than the one asked for.</summary>
+    public const string UnexpectedPackage = "RL3004";
+
+    /// <summary>A file-system error (disk full, permissions).</summary>
+    public const string IoFailure = "RL3005";
+
+    /// <summary>Cancelled; npm was stopped.</summary>
+    public const string Cancelled = "RL3006";
+
+    /// <summary>The repo's <c>package.json</c> is not an OpenFn repo manifest.</summary>
+    public const string ManifestCorrupt = "RL4001";
+
+    /// <summary>Not the MSBuild of the .NET SDK (raised by the targets, where the task cannot load).</summary>
+    public const string UnsupportedHost = "RL5001";
+}

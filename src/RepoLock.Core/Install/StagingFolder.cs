@@ -1,0 +1,115 @@
+using System.Text.Json;
+
+using RepoLock.Core.Locking;
+using RepoLock.Core.Platform;
+using RepoLock.Core.Repo;
+
+namespace RepoLock.Core.Install;
+
+/// <summary>
+/// A private folder inside the repo (<c>.staging/&lt;host&gt;-&lt;pid&gt;-&lt;random&gt;</c>) where npm installs one adaptor before it is moved into
+/// <c>node_modules</c> with one rename. Same volume as the repo, so the rename is atomic. A marker names the owner so the next
+/// installer of the alias can remove what a dead process left behind.
+/// </summary>
+internal sealed class StagingFolder : IDisposable
+{
+    private const string MarkerName = ".repolock-staging.json";
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    private StagingFolder(string path) => Path = path;
+
+    public string Path { get; }
+
+    public string Trash => System.IO.Path.Combine(Path, "trash");
+
+    public static StagingFolder Create(RepoLayout layout, string alias, MachineIdentity self)
+    {
+        var host = Sanitize(self.Host);
+        var name = $"{host[..Math.Min(host.Length, 40)]}-{self.ProcessId}-{Guid.NewGuid():N}";
+        var path = System.IO.Path.Combine(layout.StagingDir, name);
+        Directory.CreateDirectory(path);
+        var marker = new Marker(alias, self.MachineId, self.Host, self.ProcessId, self.ProcessStart);
+        File.WriteAllText(System.IO.Path.Combine(path, MarkerName), JsonSerializer.Serialize(marker, Json));
+        return new StagingFolder(path);
+    }
+
+    public string StagedAdaptor(string alias) => System.IO.Path.Combine(Path, "node_modules", alias);
+
+    /// <summary>Removes staging folders of <paramref name="alias"/> whose owner is provably dead (same machine), or foreign and older than <paramref name="staleAge"/>.</summary>
+    public static int RemoveLeftovers(RepoLayout layout, string alias, MachineIdentity self, TimeSpan staleAge, IRepoLockLog log)
+    {
+        if (!Directory.Exists(layout.StagingDir))
+        {
+            return 0;
+        }
+
+        // Ages are judged by the file server's clock (a probe file's mtime), never this machine's: the folders may be another machine's.
+        var serverNow = ServerClock.Probe(layout.StagingDir);
+        var removed = 0;
+        foreach (var dir in Directory.EnumerateDirectories(layout.StagingDir))
+        {
+            var marker = TryReadMarker(dir);
+            var age = serverNow is { } now ? now - Directory.GetLastWriteTimeUtc(dir) : TimeSpan.Zero;
+            bool dead;
+            if (marker is null)
+            {
+                dead = age > staleAge; // a folder whose marker was never written: only once clearly abandoned
+            }
+            else if (marker.Alias != alias)
+            {
+                continue;
+            }
+            else if (marker.MachineId == self.MachineId)
+            {
+                dead = !MachineIdentity.IsProcessAlive(marker.ProcessId, marker.ProcessStart);
+            }
+            else
+            {
+                dead = age > staleAge;
+            }
+
+            if (dead && TryDelete(dir))
+            {
+                removed++;
+                log.Detail($"RepoLock: removed the staging folder {dir} left by a process that is gone.");
+            }
+        }
+
+        return removed;
+    }
+
+    public void Dispose() => TryDelete(Path);
+
+    internal static bool TryDelete(string dir)
+    {
+        try
+        {
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static Marker? TryReadMarker(string dir)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<Marker>(File.ReadAllText(System.IO.Path.Combine(dir, MarkerName)), Json);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Sanitize(string host) => new(host.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_').ToArray());
+
+    private sealed record Marker(string Alias, string MachineId, string Host, int ProcessId, string ProcessStart);
+}

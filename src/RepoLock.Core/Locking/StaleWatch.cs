@@ -1,0 +1,54 @@
+namespace RepoLock.Core.Locking;
+
+/// <summary>
+/// A waiter's view of time for one lock: since when (by the waiter's monotonic clock) the lock's mtime has stayed the same, and the file
+/// server's clock as the local clock plus the offset the last probe measured. Probing costs a create, a touch, a stat and a delete on the
+/// shared volume, so a waiter probes every few seconds, not on every poll.
+/// </summary>
+internal sealed class StaleWatch
+{
+    private static readonly TimeSpan ReprobeEvery = TimeSpan.FromSeconds(5);
+    private readonly TimeProvider _time;
+    private readonly Func<string, DateTime?> _probe;
+    private long? _since;
+    private long? _probedAt;
+    private DateTime _mtime;
+    private TimeSpan? _offset;
+
+    public StaleWatch(TimeProvider time, Func<string, DateTime?> probe)
+    {
+        _time = time;
+        _probe = probe;
+    }
+
+    /// <summary>The server's clock from the last probe's offset, or null when a probe is due.</summary>
+    public DateTime? EstimateServerNow() =>
+        _offset is { } offset && _probedAt is { } at && _time.GetElapsedTime(at) < ReprobeEvery ? LocalNow + offset : null;
+
+    /// <summary>Reads the server's clock now (a probe file in <paramref name="folder"/>); null if the folder cannot be written.</summary>
+    public DateTime? Probe(string folder)
+    {
+        var now = _probe(folder);
+        if (now is { } n)
+        {
+            _offset = n - LocalNow;
+            _probedAt = _time.GetTimestamp();
+        }
+
+        return now;
+    }
+
+    /// <summary>How long the lock has carried <paramref name="mtime"/>, as far as this waiter has watched it.</summary>
+    public TimeSpan UnchangedFor(DateTime mtime)
+    {
+        if (_since is null || mtime != _mtime)
+        {
+            _mtime = mtime;
+            _since = _time.GetTimestamp();
+        }
+
+        return _time.GetElapsedTime(_since.Value);
+    }
+
+    private DateTime LocalNow => _time.GetUtcNow().UtcDateTime;
+}
