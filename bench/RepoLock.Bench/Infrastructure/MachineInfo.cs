@@ -240,7 +240,7 @@ public sealed record MachineInfo
     {
         try
         {
-            var result = await Proc.RunAsync(tool, arg is null ? [] : [arg], timeout: TimeSpan.FromSeconds(30));
+            var result = await ChildProcess.RunAsync(tool, arg is null ? [] : [arg], timeout: TimeSpan.FromSeconds(30));
             return result.ExitCode == 0 ? result.Stdout.Trim() : $"unavailable (exit {result.ExitCode})";
         }
         catch (System.ComponentModel.Win32Exception)

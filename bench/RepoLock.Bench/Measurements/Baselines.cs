@@ -114,7 +114,7 @@ public static class Baselines
     private static async Task<(RaceRun Race, int K)> RaceAsync(BenchContext ctx, string mode, int k)
     {
         var race = await ColdStart.RaceAsync(ctx, $"baseline {mode}", k, Fixtures.Adaptors,
-            (i, repo, cache) => Proc.Start("dotnet", [ctx.Paths.BenchDll, "child-baseline", mode, repo, ctx.Registry.Url, cache, .. Fixtures.Adaptors.Select(a => a.ToString())]),
+            (i, repo, cache) => ChildProcess.Start("dotnet", [ctx.Paths.BenchDll, "child-baseline", mode, repo, ctx.Registry.Url, cache, .. Fixtures.Adaptors.Select(a => a.ToString())]),
             prepare: repo =>
             {
                 Directory.CreateDirectory(repo);
@@ -171,7 +171,7 @@ public static class Baselines
                 }
                 else
                 {
-                    var result = await Proc.RunAsync("npm",
+                    var result = await ChildProcess.RunAsync("npm",
                         ["install", "--no-audit", "--no-fund", "--no-package-lock", "--registry", registry, "--cache", cache, $"{spec.Alias}@npm:{spec.Name}@{spec.VersionText}"],
                         repo, timeout: TimeSpan.FromMinutes(3));
                     line = result.ExitCode == 0

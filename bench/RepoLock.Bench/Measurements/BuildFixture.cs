@@ -59,7 +59,7 @@ public sealed partial class BuildFixture
 
         // Restore and a first build (RepoLock off) in one process: later builds find obj/ complete and skip restore.
         ctx.Progress($"restoring and building {copies} generated project(s) once (untimed)");
-        var result = await Proc.RunAsync("dotnet", ["build", solution, "-nologo", "-v:q", "-tl:off", "-nodeReuse:false", "-p:RepoLockEnabled=false"],
+        var result = await ChildProcess.RunAsync("dotnet", ["build", solution, "-nologo", "-v:q", "-tl:off", "-nodeReuse:false", "-p:RepoLockEnabled=false"],
             dir, timeout: TimeSpan.FromMinutes(5));
         if (result.ExitCode != 0)
         {
@@ -70,7 +70,7 @@ public sealed partial class BuildFixture
     }
 
     /// <summary>Starts <c>dotnet build --no-restore</c> of copy <paramref name="copy"/>.</summary>
-    public Proc StartBuild(int copy, bool enabled, string repo, string npmCache, IReadOnlyList<AdaptorSpecifier>? adaptors = null, bool performanceSummary = false)
+    public ChildProcess StartBuild(int copy, bool enabled, string repo, string npmCache, IReadOnlyList<AdaptorSpecifier>? adaptors = null, bool performanceSummary = false)
     {
         var args = new List<string>
         {
@@ -87,7 +87,7 @@ public sealed partial class BuildFixture
             args.Add("-clp:PerformanceSummary");
         }
 
-        return Proc.Start("dotnet", args, Path.GetDirectoryName(Projects[copy]), new Dictionary<string, string?> { ["npm_config_cache"] = npmCache });
+        return ChildProcess.Start("dotnet", args, Path.GetDirectoryName(Projects[copy]), new Dictionary<string, string?> { ["npm_config_cache"] = npmCache });
     }
 
     /// <summary>RepoLock's one-line summary in a build's output: how many adaptors this build installed itself and how many a peer did.</summary>

@@ -6,7 +6,7 @@ namespace RepoLock.Bench.Measurements;
 
 /// <summary>One race: K processes started together on an empty repo, each wanting the same adaptors.</summary>
 public sealed record RaceRun(string Driver, int K, int Adaptors, double WallSeconds, int Failures, IReadOnlyDictionary<string, int> Downloads, RepoState State,
-    int? InstalledBySummaries, IReadOnlyList<ProcResult> Results)
+    int? InstalledBySummaries, IReadOnlyList<ChildProcessResult> Results)
 {
     /// <summary>CPU seconds all the race's processes used (user + system, npm included), or null where that cannot be read.</summary>
     public double? CpuSeconds { get; init; }
@@ -51,9 +51,9 @@ public static class ColdStart
                 continue;
             }
 
-            Proc Start(int i, string repo, string cache, IReadOnlyList<AdaptorSpecifier> adaptors) => driver == BuildDriver
+            ChildProcess Start(int i, string repo, string cache, IReadOnlyList<AdaptorSpecifier> adaptors) => driver == BuildDriver
                 ? fixture.StartBuild(i, true, repo, cache, adaptors)
-                : Proc.Start("dotnet", [ctx.Paths.TestHostDll, "install", repo, ctx.Registry.Url, cache, "300", "4", .. adaptors.Select(a => a.ToString())]);
+                : ChildProcess.Start("dotnet", [ctx.Paths.TestHostDll, "install", repo, ctx.Registry.Url, cache, "300", "4", .. adaptors.Select(a => a.ToString())]);
 
             var floors = new List<RaceRun>();
             for (var r = 0; r < size.FloorRepeats; r++)
@@ -200,7 +200,7 @@ public static class ColdStart
 
     /// <summary>Starts K processes at once on a fresh empty repo and waits for all; counts downloads per adaptor and checks the repo after.</summary>
     public static async Task<RaceRun> RaceAsync(BenchContext ctx, string driver, int k, IReadOnlyList<AdaptorSpecifier> adaptors,
-        Func<int, string, string, Proc> start, Action<string>? prepare = null)
+        Func<int, string, string, ChildProcess> start, Action<string>? prepare = null)
     {
         var runDir = ctx.NewFolder($"race-{driver.Replace(' ', '-')}-k{k}");
         var repo = Path.Combine(runDir, "repo");
@@ -209,7 +209,7 @@ public static class ColdStart
         var cpuBefore = ChildCpu.Seconds();
         var clock = Stopwatch.StartNew();
         var procs = Enumerable.Range(0, k).Select(i => start(i, repo, Path.Combine(runDir, $"npm-cache-{i}"))).ToList();
-        ProcResult[] results;
+        ChildProcessResult[] results;
         try
         {
             results = await Task.WhenAll(procs.Select(p => p.WaitAsync(TimeSpan.FromMinutes(5))));
@@ -240,7 +240,7 @@ public static class ColdStart
     }
 
     /// <summary>K parallel processes of a driver with nothing to install: the price of K builds on this machine.</summary>
-    private static async Task<(double Wall, double? Cpu)> NoOpRaceAsync(int k, Func<int, Proc> start)
+    private static async Task<(double Wall, double? Cpu)> NoOpRaceAsync(int k, Func<int, ChildProcess> start)
     {
         var cpuBefore = ChildCpu.Seconds();
         var clock = Stopwatch.StartNew();

@@ -25,7 +25,7 @@ public static class Contention
             var target = Path.Combine(dir, ".locks", "counter.lock");
             var counter = Path.Combine(dir, "counter.txt");
             var procs = Enumerable.Range(0, n)
-                .Select(_ => Proc.Start("dotnet", [ctx.Paths.BenchDll, "child-counter", target, counter, rounds.ToString(Fmt.Inv), pollMs.ToString(Fmt.Inv)]))
+                .Select(_ => ChildProcess.Start("dotnet", [ctx.Paths.BenchDll, "child-counter", target, counter, rounds.ToString(Fmt.Inv), pollMs.ToString(Fmt.Inv)]))
                 .ToList();
             try
             {

@@ -45,7 +45,7 @@ public static class NoOpBuild
         var cache = ctx.NewFolder("npm-cache-noop");
 
         double? lastCpu = null;
-        async Task<ProcResult> Build(bool enabled, bool summary = false)
+        async Task<ChildProcessResult> Build(bool enabled, bool summary = false)
         {
             var cpuBefore = ChildCpu.Seconds();
             using var proc = fixture.StartBuild(0, enabled, installedRepo, cache, performanceSummary: summary);

@@ -23,7 +23,7 @@ public static class Recovery
         {
             var dir = ctx.NewFolder("recovery");
             var target = new RepoLayout(dir).LockTarget("@fixture/language-alpha_1.0.0");
-            using var holder = Proc.Start("dotnet", [ctx.Paths.TestHostDll, "hold", target, settings.StaleAge.TotalSeconds.ToString(Fmt.Inv)]);
+            using var holder = ChildProcess.Start("dotnet", [ctx.Paths.TestHostDll, "hold", target, settings.StaleAge.TotalSeconds.ToString(Fmt.Inv)]);
             await holder.WaitForLineAsync("LOCKED", TimeSpan.FromSeconds(60));
             var log = new WaitLog();
             var locks = new LockService(settings, log: log);

@@ -9,6 +9,8 @@ public sealed class CollectingLog : IRepoLockLog
 
     public string Text => string.Join("\n", Lines);
 
+    public IReadOnlyList<string> Infos => Lines.Where(l => l.StartsWith("info: ", StringComparison.Ordinal)).Select(l => l["info: ".Length..]).ToList();
+
     public void Info(string message) => Lines.Enqueue("info: " + message);
 
     public void Detail(string message) => Lines.Enqueue("detail: " + message);

@@ -6,12 +6,10 @@ namespace RepoLock.Tests.MSBuild;
 /// <summary>
 /// Points Microsoft.Build at the .NET SDK's MSBuild before any MSBuild type is loaded (the test project references the
 /// Microsoft.Build packages with ExcludeAssets=runtime, so no MSBuild assembly sits in the test output).
+/// The locator also sets MSBuild locations in this process's environment; ChildProcess leaves them out of every child's.
 /// </summary>
 internal static class MSBuildLocatorSetup
 {
-    /// <summary>What the locator sets in this process's environment; child `dotnet` processes that should pick their own SDK drop them.</summary>
-    public static readonly string[] EnvironmentVariables = ["MSBUILD_EXE_PATH", "MSBuildExtensionsPath", "MSBuildSDKsPath"];
-
 #pragma warning disable CA2255 // a module initializer is the only hook that runs before xunit touches a test class
     [ModuleInitializer]
 #pragma warning restore CA2255

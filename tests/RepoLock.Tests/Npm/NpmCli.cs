@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-
 namespace RepoLock.Tests.Npm;
 
 /// <summary>Runs the real npm CLI (resolved from PATH) without a shell.</summary>
@@ -18,62 +15,16 @@ internal static class NpmCli
     /// </summary>
     public static (int ExitCode, string Output) Run(string workingDir, params string[] args)
     {
-        var psi = new ProcessStartInfo(NpmPath.Value)
-        {
-            WorkingDirectory = workingDir,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            CreateNoWindow = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-
-        foreach (string key in psi.Environment.Keys.ToList())
-        {
-            if (key.StartsWith("npm_config_", StringComparison.OrdinalIgnoreCase))
-            {
-                psi.Environment.Remove(key);
-            }
-        }
         // Isolate from ~/.npmrc (a non-existent userconfig is fine for npm).
-        psi.Environment["npm_config_userconfig"] = Path.Combine(Path.GetTempPath(), "repolock-tests-no-such-npmrc");
-        psi.Environment["npm_config_update_notifier"] = "false";
-        psi.Environment["NO_UPDATE_NOTIFIER"] = "1";
-        // Never send 127.0.0.1 traffic through a proxy configured in the environment.
-        psi.Environment["npm_config_noproxy"] = "127.0.0.1,localhost";
-        psi.Environment["NO_PROXY"] = AppendNoProxy(psi.Environment.TryGetValue("NO_PROXY", out var np) ? np : null);
-        psi.Environment["no_proxy"] = AppendNoProxy(psi.Environment.TryGetValue("no_proxy", out var np2) ? np2 : null);
-
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = psi };
-        process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };
-
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        if (!process.WaitForExit(Timeout))
-        {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { /* already gone */ }
-            process.WaitForExit(TimeSpan.FromSeconds(10));
-            lock (output)
-            {
-                output.AppendLine($"[NpmCli] npm {string.Join(' ', args)} timed out after {Timeout.TotalSeconds:0}s and was killed.");
-                return (-1, output.ToString());
-            }
-        }
-
-        process.WaitForExit(); // flush async output readers
-        lock (output) return (process.ExitCode, output.ToString());
+        using var npm = ChildProcess.Start(NpmPath.Value, args, workingDir,
+            new Dictionary<string, string?> { ["npm_config_userconfig"] = Path.Combine(Path.GetTempPath(), "repolock-tests-no-such-npmrc") },
+            dropInherited: key => key.StartsWith("npm_config_", StringComparison.OrdinalIgnoreCase));
+        npm.StandardInput.Close();
+        var result = npm.WaitAsync(Timeout).GetAwaiter().GetResult();
+        return result.TimedOut
+            ? (-1, npm.InterleavedOutput + $"[NpmCli] npm {string.Join(' ', args)} timed out after {Timeout.TotalSeconds:0}s and was killed.{Environment.NewLine}")
+            : (result.ExitCode, npm.InterleavedOutput);
     }
-
-    private static string AppendNoProxy(string? existing) =>
-        string.IsNullOrEmpty(existing) ? "127.0.0.1,localhost" : existing + ",127.0.0.1,localhost";
 
     private static string ResolveNpm()
     {

@@ -23,7 +23,7 @@ public sealed class PackedPackage : IDisposable
 
         // Its own artifacts folder: the pack neither reads nor overwrites the bin/obj of the build that runs these tests.
         var project = Path.Combine(TestPaths.RepoRoot, "src", "RepoLock.Tasks", "RepoLock.Tasks.csproj");
-        var (code, output) = Dotnet(TestPaths.RepoRoot, WithoutLocatorVariables([]), "pack", project, "-c", "Release", $"-p:Version={Version}", "-o", Feed,
+        var (code, output) = Dotnet(TestPaths.RepoRoot, null, "pack", project, "-c", "Release", $"-p:Version={Version}", "-o", Feed,
             "--artifacts-path", _dir.Combine("artifacts"), "-tl:off");
         Nupkg = Path.Combine(Feed, $"RepoLock.Tasks.{Version}.nupkg");
         if (code != 0 || !File.Exists(Nupkg))
@@ -91,19 +91,9 @@ public sealed class PackedPackage : IDisposable
         ChildProcess.Start("dotnet", args, workingDir, ConsumerEnvironment(env));
 
     /// <summary>This run's NUGET_PACKAGES for a consumer.</summary>
+    /// <remarks>ChildProcess leaves out the MSBuild locations the in-process tests' locator put in this process's environment.</remarks>
     private Dictionary<string, string?> ConsumerEnvironment(IDictionary<string, string?>? env) =>
-        WithoutLocatorVariables(new Dictionary<string, string?>(env ?? new Dictionary<string, string?>()) { ["NUGET_PACKAGES"] = NuGetPackages });
-
-    /// <summary>None of the MSBuild locations the in-process tests' locator put in this process's environment: dotnet finds its SDK itself.</summary>
-    private static Dictionary<string, string?> WithoutLocatorVariables(Dictionary<string, string?> env)
-    {
-        foreach (var name in MSBuild.MSBuildLocatorSetup.EnvironmentVariables)
-        {
-            env[name] = null;
-        }
-
-        return env;
-    }
+        new(env ?? new Dictionary<string, string?>()) { ["NUGET_PACKAGES"] = NuGetPackages };
 
     public void Dispose() => _dir.Dispose();
 

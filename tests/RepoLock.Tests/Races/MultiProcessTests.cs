@@ -19,7 +19,7 @@ public class MultiProcessTests : IClassFixture<InstallFixture>, IDisposable
     private string Repo => _dir.Combine("repo");
 
     private ChildProcess Install(params string[] specs) =>
-        ChildProcess.TestHost(["install", Repo, _fx.Registry.Url, _fx.NpmCache.Path, "300", "4", .. specs]);
+        ChildProcess.Start("dotnet", [TestPaths.TestHostDll, "install", Repo, _fx.Registry.Url, _fx.NpmCache.Path, "300", "4", .. specs]);
 
     private static async Task<List<string>> ExitAll(IEnumerable<ChildProcess> children)
     {
@@ -79,7 +79,7 @@ public class MultiProcessTests : IClassFixture<InstallFixture>, IDisposable
         var target = _dir.Combine(".locks", "counter.lock");
         var counter = _dir.Combine("counter.txt");
 
-        await ExitAll(Enumerable.Range(0, 4).Select(_ => ChildProcess.TestHost("counter", target, counter, "50", "300")));
+        await ExitAll(Enumerable.Range(0, 4).Select(_ => ChildProcess.Start("dotnet", [TestPaths.TestHostDll, "counter", target, counter, "50", "300"])));
 
         Assert.Equal("200", File.ReadAllText(counter).Trim());
         Assert.False(Directory.Exists(target + ".lock"));
