@@ -86,12 +86,15 @@ public sealed class PackageTests : IClassFixture<PackageFixture>
     }
 
     [Fact]
-    public void The_task_and_the_NuGet_Versioning_it_ships_are_under_tasks_net8_0()
+    public void The_task_the_core_and_the_NuGet_Versioning_they_ship_are_under_tasks_net8_0_with_their_pdbs()
     {
         var entries = Package.Entries();
 
         Assert.Contains("tasks/net8.0/RepoLock.Tasks.dll", entries);
+        Assert.Contains("tasks/net8.0/RepoLock.Core.dll", entries);
         Assert.Contains("tasks/net8.0/NuGet.Versioning.dll", entries);
+        Assert.Contains("tasks/net8.0/RepoLock.Tasks.pdb", entries);
+        Assert.Contains("tasks/net8.0/RepoLock.Core.pdb", entries);
     }
 
     [Fact]
