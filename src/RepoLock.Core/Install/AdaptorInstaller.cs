@@ -59,7 +59,13 @@ internal sealed class AdaptorInstaller
             return false; // only when two installers ran at once (a lock judged stale): keep the complete one
         }
 
-        MoveAsideHalfInstall(alias, target, staging);
+        Checkpoint("before-move-aside", spec);
+        if (!MoveAsideHalfInstall(alias, target, staging))
+        {
+            return false; // a peer completed it since the check above: its folder and sentinel stay
+        }
+
+        Checkpoint("before-move", spec);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         try
         {
@@ -81,13 +87,28 @@ internal sealed class AdaptorInstaller
         return true;
     }
 
-    /// <summary>An adaptor folder without a complete install (a crash, a foreign tool) is moved aside and deleted; its stale sentinel first.</summary>
-    private void MoveAsideHalfInstall(string alias, string target, StagingFolder staging)
+    /// <summary>
+    /// An adaptor folder without a complete install (a crash, a foreign tool) is moved aside and deleted; its stale sentinel first. Each
+    /// destructive step is decided on a fresh look right before it: a peer that completed the adaptor meanwhile keeps it.
+    /// </summary>
+    /// <returns>false when a peer's complete install was found, and nothing was touched.</returns>
+    private bool MoveAsideHalfInstall(string alias, string target, StagingFolder staging)
     {
-        AtomicFile.TryDelete(_layout.SentinelPath(alias));
+        var sentinel = _layout.SentinelPath(alias);
+        if (_layout.IsInstalled(alias))
+        {
+            return false;
+        }
+
+        AtomicFile.TryDelete(sentinel);
         if (!Directory.Exists(target))
         {
-            return;
+            return true;
+        }
+
+        if (File.Exists(sentinel))
+        {
+            return false; // a peer's sentinel landed after ours went: the folder is its complete install
         }
 
         Directory.CreateDirectory(staging.Trash);
@@ -100,6 +121,8 @@ internal sealed class AdaptorInstaller
         catch (DirectoryNotFoundException)
         {
         }
+
+        return true;
     }
 
     /// <summary>The folder must hold the package asked for: name and version in its package.json.</summary>

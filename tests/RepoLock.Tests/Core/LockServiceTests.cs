@@ -134,7 +134,8 @@ public class LockServiceTests : IDisposable
     [Fact]
     public void A_dead_holder_on_another_machine_is_not_taken_before_the_stale_age()
     {
-        PlantLock(DeadProcessRecord() with { MachineId = "another-boot/pid:[1]", Host = "agent-7" });
+        // Past the minimum age that any fast takeover needs: only the machine check keeps this lock, until the stale age.
+        PlantLock(DeadProcessRecord() with { MachineId = "another-boot/pid:[1]", Host = "agent-7" }, age: TimeSpan.FromSeconds(5));
         var waiter = Service().StartWaiting(Target, "test");
 
         Assert.Null(waiter.TryAcquire("x"));

@@ -7,6 +7,8 @@ namespace RepoLock.Tests.Infrastructure;
 internal sealed class CheckpointDir
 {
     public const string AfterNpm = "after-npm";
+    public const string BeforeMoveAside = "before-move-aside";
+    public const string BeforeMove = "before-move";
     public const string AfterMove = "after-move";
     public const string AfterManifest = "after-manifest";
 

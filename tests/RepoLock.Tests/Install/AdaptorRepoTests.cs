@@ -241,34 +241,6 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
         AssertNothingLeftBehind();
     }
 
-    [Fact]
-    public async Task Two_installers_of_one_alias_without_the_lock_leave_the_repo_consistent()
-    {
-        // The lock is bypassed on purpose (as if it had been wrongly judged stale): both install, then both race to the rename.
-        using var barrier = new Barrier(2);
-        var settings = _fx.Settings(checkpoint: (point, _) =>
-        {
-            if (point == "after-npm")
-            {
-                barrier.SignalAndWait(TimeSpan.FromSeconds(60));
-            }
-        });
-        var spec = AdaptorSpecifier.Parse("@fixture/language-alpha@1.0.0");
-        var locks = new LockService(settings.Lock);
-        var installer = new AdaptorInstaller(_layout, settings, locks, new NpmClient(settings.Npm), MachineIdentity.Current, TimeProvider.System, _log);
-
-        var outcomes = await Task.WhenAll(Task.Run(() => installer.InstallAsync(spec, null, default)), Task.Run(() => installer.InstallAsync(spec, null, default)));
-
-        Assert.Contains(true, outcomes);
-        Assert.True(_layout.IsInstalled(spec.Alias));
-        var pkg = JsonNode.Parse(File.ReadAllText(_layout.AdaptorManifest(spec.Alias)))!;
-        Assert.Equal("1.0.0", pkg["version"]!.GetValue<string>());
-        Assert.True(File.Exists(Path.Combine(_layout.AdaptorDir(spec.Alias), "node_modules", "@fixture", "dep-one", "package.json")));
-        Assert.Single(Manifest()["dependencies"]!.AsObject());
-        Assert.Equal("1.0.0", Sentinel.TryRead(_layout.SentinelPath(spec.Alias))!.Version);
-        AssertNothingLeftBehind();
-    }
-
     /// <summary>Stands in for npm: lays out files as the callback says and succeeds.</summary>
     private sealed class FakeNpm(Action<AdaptorSpecifier?, string> layout) : IProcessRunner
     {
