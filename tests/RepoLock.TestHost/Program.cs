@@ -5,6 +5,9 @@ using RepoLock.Core;
 //   install <repo> <registry|-> <npmCache|-> <staleSeconds> <maxParallel> <spec>...   prints one JSON line per adaptor: {alias, outcome}
 //   counter <target> <counterFile> <rounds> <staleSeconds> [heartbeatSeconds]       increments the counter under the lock, rounds times
 //   hold <target> <staleSeconds> [heartbeatSeconds]                                 prints LOCKED, holds until stdin ends or "release", prints RELEASED
+//   manifest-add <repo> <spec>...                                                   adds the specs to the repo manifest one by one (each under its lock)
+// With REPOLOCK_TEST_START_GATE=<file>, install, counter and manifest-add print READY (stderr) and start once <file> exists.
+// counter prints "<rounds> <waited>": waited counts the rounds that found the lock held by a peer.
 var verb = args.Length > 0 ? args[0] : "";
 var log = new ConsoleLog();
 try
@@ -24,6 +27,7 @@ try
             };
             var repo = new AdaptorRepo(args[1], settings, log);
             var specs = args.Skip(6).Select(s => AdaptorSpecifier.Parse(s)).ToList();
+            await StartGateAsync();
             var result = await repo.EnsureInstalledAsync(specs, default);
             foreach (var r in result.Adaptors)
             {
@@ -42,14 +46,41 @@ try
         {
             var locks = new LockService(new LockSettings { StaleAge = Seconds(args[4]), Heartbeat = OptionalSeconds(args, 5), PollInterval = TimeSpan.FromMilliseconds(5) }, log: log);
             var rounds = int.Parse(args[3]);
+            var waited = 0;
+            await StartGateAsync();
             for (var i = 0; i < rounds; i++)
             {
-                using var held = await locks.AcquireAsync(args[1], "counter", "counter", default);
-                var value = File.Exists(args[2]) ? int.Parse(File.ReadAllText(args[2]).Trim() is { Length: > 0 } t ? t : "0") : 0;
-                File.WriteAllText(args[2], (value + 1).ToString());
+                var waiter = locks.StartWaiting(args[1], "counter");
+                var held = waiter.TryAcquire("counter");
+                if (held is null)
+                {
+                    waited++;
+                    held = await locks.AcquireAsync(args[1], "counter", "counter", default);
+                }
+
+                using (held)
+                {
+                    var value = File.Exists(args[2]) ? int.Parse(File.ReadAllText(args[2]).Trim() is { Length: > 0 } t ? t : "0") : 0;
+                    File.WriteAllText(args[2], (value + 1).ToString());
+                }
             }
 
-            Console.WriteLine(rounds);
+            Console.WriteLine($"{rounds} {waited}");
+            return 0;
+        }
+
+        case "manifest-add":
+        {
+            var layout = new RepoLayout(args[1]);
+            var locks = new LockService(new LockSettings { PollInterval = TimeSpan.FromMilliseconds(20), Timeout = TimeSpan.FromSeconds(300) }, log: log);
+            var specs = args.Skip(2).Select(s => AdaptorSpecifier.Parse(s)).ToList();
+            await StartGateAsync();
+            foreach (var spec in specs)
+            {
+                await RepoManifest.AddAsync(layout, locks, spec, default);
+            }
+
+            Console.WriteLine(specs.Count);
             return 0;
         }
 
@@ -70,7 +101,7 @@ try
         }
 
         default:
-            Console.Error.WriteLine("usage: install|counter|hold ...");
+            Console.Error.WriteLine("usage: install|counter|hold|manifest-add ...");
             return 2;
     }
 }
@@ -78,6 +109,18 @@ catch (RepoLockException e)
 {
     Console.Error.WriteLine($"{e.Code}: {e.Message}");
     return 1;
+}
+
+static async Task StartGateAsync()
+{
+    if (Environment.GetEnvironmentVariable("REPOLOCK_TEST_START_GATE") is { Length: > 0 } gate)
+    {
+        Console.Error.WriteLine("READY");
+        while (!File.Exists(gate))
+        {
+            await Task.Delay(5);
+        }
+    }
 }
 
 static TimeSpan Seconds(string text) => TimeSpan.FromSeconds(double.Parse(text, System.Globalization.CultureInfo.InvariantCulture));

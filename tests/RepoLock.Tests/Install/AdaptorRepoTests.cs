@@ -53,14 +53,22 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
     }
 
     [Fact]
-    public async Task A_second_run_is_a_cache_hit_that_starts_no_process_and_writes_nothing()
+    public async Task A_second_run_is_a_cache_hit_that_takes_no_lock_starts_no_process_and_writes_nothing()
     {
         await Repo().EnsureInstalledAsync(Specs("@fixture/language-beta@1.2.0"), default);
+        // No lock can be taken and no staging folder made: both places are now plain files (root ignores permissions, not this).
+        foreach (var dir in new[] { _layout.LocksDir, _layout.StagingDir })
+        {
+            Directory.Delete(dir, recursive: true);
+            File.WriteAllText(dir, "not a folder");
+        }
+
         var stamp = Directory.GetFiles(_layout.Root, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);
         var runner = new CountingRunner();
 
         var result = await Repo(runner: runner).EnsureInstalledAsync(Specs("@fixture/language-beta@1.2.0"), default);
 
+        Assert.True(result.Succeeded, string.Join("\n", result.Failures.Select(f => f.Message)));
         Assert.Equal(InstallOutcome.AlreadyInstalled, Assert.Single(result.Adaptors).Outcome);
         Assert.Equal(0, runner.Count);
         var after = Directory.GetFiles(_layout.Root, "*", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using RepoLock.Core;
 using RepoLock.Tests.Infrastructure;
 using RepoLock.Tests.Npm;
 using Xunit.Abstractions;
@@ -181,9 +182,19 @@ public sealed class PackageTests : IClassFixture<PackageFixture>
             consumer.Restore();
         }
 
+        // Start gate: the test holds every adaptor's lock until each build reports waiting on one, then lets them all go at once.
+        var layout = new RepoLayout(repo);
+        var locks = new LockService(new LockSettings());
+        var gates = names.Select(n => locks.StartWaiting(layout.LockTarget(n + "_1.0.0"), "test").TryAcquire("the test's start gate")!).ToList();
         var builds = consumers.Select(c => c.StartBuild()).ToList();
         try
         {
+            foreach (var build in builds)
+            {
+                await build.WaitForLineAsync("the test's start gate", PackedPackage.DotnetTimeout);
+            }
+
+            gates.ForEach(g => g.Dispose());
             var codes = await Task.WhenAll(builds.Select(b => b.WaitForExitAsync(PackedPackage.DotnetTimeout)));
 
             Assert.True(codes.All(c => c == 0), string.Join("\n----\n", builds.Select(b => b.Stdout)));
@@ -196,6 +207,7 @@ public sealed class PackageTests : IClassFixture<PackageFixture>
             var summaries = builds.Select(b => Assert.Single(Consumer.Summaries(b.Stdout))).ToList();
             summaries.ForEach(s => _output.WriteLine(s.ToString()));
             Assert.Equal(names.Length, summaries.Sum(s => s.Installed));
+            Assert.Equal(4, summaries.Sum(s => s.InstalledByPeer)); // the four adaptors two builds share: the second one waited on the first
             Assert.Equal(sets.Sum(s => s.Length), summaries.Sum(s => s.Installed + s.InstalledByPeer + s.AlreadyInstalled));
 
             var dependencies = JsonNode.Parse(File.ReadAllText(Path.Combine(repo, "package.json")))!["dependencies"]!.AsObject();
@@ -209,6 +221,7 @@ public sealed class PackageTests : IClassFixture<PackageFixture>
         }
         finally
         {
+            gates.ForEach(g => g.Dispose());
             foreach (var build in builds)
             {
                 build.Dispose();
