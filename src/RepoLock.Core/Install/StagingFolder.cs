@@ -29,7 +29,17 @@ internal sealed class StagingFolder : IDisposable
         var path = System.IO.Path.Combine(layout.StagingDir, name);
         Directory.CreateDirectory(path);
         var marker = new Marker(alias, self.MachineId, self.Host, self.ProcessId, self.ProcessStart);
-        File.WriteAllText(System.IO.Path.Combine(path, MarkerName), JsonSerializer.Serialize(marker, Json));
+        try
+        {
+            File.WriteAllText(System.IO.Path.Combine(path, MarkerName), JsonSerializer.Serialize(marker, Json));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk: without its marker no one could tell the folder is ours, and it would stay for a stale age. Take it back now.
+            new StagingFolder(path).Dispose();
+            throw;
+        }
+
         return new StagingFolder(path);
     }
 

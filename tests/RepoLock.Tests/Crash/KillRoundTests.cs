@@ -18,6 +18,12 @@ public sealed class KillRoundTests : IDisposable
     private const string DuringNpm = "during-npm";
     private const int StaleSeconds = 300;
     private static readonly TimeSpan FastRecoveryLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// "About a second" (the benchmark measures the figure), held to a bound a loaded 2-core machine keeps: a waiter already running
+    /// takes over a killed same-machine holder's lock within this, where the stale-age path would need 300 s.
+    /// </summary>
+    private static readonly TimeSpan RecoveryBound = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Step = TimeSpan.FromSeconds(90);
 
     private readonly ITestOutputHelper _output;
@@ -134,6 +140,7 @@ public sealed class KillRoundTests : IDisposable
         var installed = DateTime.UtcNow - killedAt;
 
         Assert.Contains($"process {victim.Id} on this machine", next.Output); // fast path, not the 300 s stale age
+        Assert.True(takenAt - killedAt < RecoveryBound, $"round {round}: the waiting installer took the lock {(takenAt - killedAt).TotalSeconds:0.00} s after the kill");
         Assert.Equal(1, CountOutcome(next, InstallOutcome.Installed));
         Assert.Contains(spec.Alias, RepoState.AssertConsistent(layout));
         Assert.Empty(RepoState.StagingFolders(layout));

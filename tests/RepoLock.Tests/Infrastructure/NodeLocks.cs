@@ -36,6 +36,13 @@ internal static class NodeLocks
         return (json["checkLocked"]?.GetValue<bool>(), json["lockError"]?.GetValue<string>());
     }
 
+    /// <summary>lock-wait.cjs: a proper-lockfile waiter that retries for about <paramref name="wait"/>; prints ACQUIRED or ELOCKED.</summary>
+    public static ChildProcess Wait(string target, TimeSpan stale, TimeSpan wait)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        return ChildProcess.Start("node", [NodeTools.Script("lock-wait.cjs"), target, Ms(stale), Ms(wait)], NodeTools.Dir);
+    }
+
     /// <summary>counter.cjs: increments the counter file <paramref name="rounds"/> times, each under the lock.</summary>
     public static ChildProcess Counter(string target, string counterFile, int rounds, TimeSpan stale)
     {

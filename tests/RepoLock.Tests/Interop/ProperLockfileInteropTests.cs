@@ -12,7 +12,7 @@ namespace RepoLock.Tests.Interop;
 public sealed class ProperLockfileInteropTests : IDisposable
 {
     private static readonly TimeSpan LongStale = TimeSpan.FromSeconds(300);
-    private static readonly TimeSpan ShortStale = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan ShortStale = TimeSpan.FromSeconds(6); // refreshed every second: no load stall reaches it
     private static readonly TimeSpan Step = TimeSpan.FromSeconds(60);
 
     private readonly ITestOutputHelper _output;
@@ -58,6 +58,23 @@ public sealed class ProperLockfileInteropTests : IDisposable
         Assert.Equal("ELOCKED", lockError);
         await holder.ReleaseAsync();
         Assert.Equal((false, (string?)null), await NodeLocks.CheckAsync(target, LongStale));
+    }
+
+    [Fact]
+    public async Task A_proper_lockfile_waiter_is_kept_out_by_our_heartbeat_for_several_of_its_stale_ages()
+    {
+        var target = _dir.Combine(".locks", "adaptor.lock");
+        using var holder = HostLocks.Hold(target, ShortStale); // refreshes every stale age / 2, as proper-lockfile holders do
+        await holder.WaitForLineAsync("LOCKED", Step);
+        var keptOutFor = ShortStale * 3;
+
+        using var node = NodeLocks.Wait(target, ShortStale, keptOutFor); // breaks any lock that looks older than its stale age
+        var exit = await node.WaitForExitAsync(keptOutFor + Step);
+
+        Assert.True(exit == 3, node.Output);
+        Assert.Equal("ELOCKED", node.Stdout.Trim());
+        Assert.DoesNotContain("lost the lock", holder.Output);
+        await holder.ReleaseAsync();
     }
 
     [Fact]
@@ -117,7 +134,7 @@ public sealed class ProperLockfileInteropTests : IDisposable
         _output.WriteLine($"proper-lockfile holder (stale {ShortStale.TotalSeconds} s) killed: taken {(takenAt - lastRefresh).TotalSeconds:0.00} s after its last refresh, {(takenAt - killedAt).TotalSeconds:0.00} s after the kill");
         Assert.False(takenWhileAlive, waiter.Output);
         Assert.InRange(takenAt - lastRefresh, ShortStale - TimeSpan.FromMilliseconds(50), ShortStale + TimeSpan.FromSeconds(5));
-        Assert.Contains("more than the stale age of 3 s", waiter.Output);
+        Assert.Contains($"more than the stale age of {ShortStale.TotalSeconds:0} s", waiter.Output);
         await waiter.ReleaseAsync();
     }
 }

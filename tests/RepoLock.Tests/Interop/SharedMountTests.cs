@@ -46,7 +46,7 @@ public sealed class SharedMountTests : IClassFixture<SshfsPair>, IDisposable
     [SkippableFact]
     public void The_mounts_share_one_folder_with_atomic_mkdir_and_whole_second_mtimes()
     {
-        Skip.If(_mounts.SkipReason is not null, _mounts.SkipReason);
+        Prerequisite.SkipUnlessAvailable(_mounts.SkipReason);
 
         Assert.True(NativeFs.TryCreateDirectory(Directory.CreateDirectory(On1()).FullName + "/x.lock"));
 
@@ -57,7 +57,7 @@ public sealed class SharedMountTests : IClassFixture<SshfsPair>, IDisposable
     [SkippableFact]
     public async Task Counters_on_both_mounts_lose_no_update()
     {
-        Skip.If(_mounts.SkipReason is not null, _mounts.SkipReason);
+        Prerequisite.SkipUnlessAvailable(_mounts.SkipReason);
         const int rounds = 30;
         var stale = TimeSpan.FromSeconds(10);
         var heartbeat = TimeSpan.FromSeconds(2); // refresh + cache + whole seconds stay well inside the stale age
@@ -102,7 +102,7 @@ public sealed class SharedMountTests : IClassFixture<SshfsPair>, IDisposable
     [SkippableFact]
     public async Task A_holder_killed_on_one_mount_is_taken_over_from_the_other_within_seconds_and_never_while_alive()
     {
-        Skip.If(_mounts.SkipReason is not null, _mounts.SkipReason);
+        Prerequisite.SkipUnlessAvailable(_mounts.SkipReason);
         var stale = TimeSpan.FromSeconds(300); // recovery within seconds can only be the fast path
         using var holder = HostLocks.Hold(On1(".locks", "adaptor.lock"), stale, heartbeat: TimeSpan.FromSeconds(1));
         await holder.WaitForLineAsync("LOCKED", Step);
@@ -129,7 +129,7 @@ public sealed class SharedMountTests : IClassFixture<SshfsPair>, IDisposable
     [SkippableFact]
     public async Task A_node_holder_killed_on_one_mount_is_taken_over_from_the_other_only_after_the_stale_age()
     {
-        Skip.If(_mounts.SkipReason is not null, _mounts.SkipReason);
+        Prerequisite.SkipUnlessAvailable(_mounts.SkipReason);
         var stale = TimeSpan.FromSeconds(8); // > refresh (1 s) + caches (3 s) + whole seconds (2 s)
         using var node = NodeLocks.Hold(On1(".locks", "adaptor.lock"), stale, update: TimeSpan.FromSeconds(1));
         await node.WaitForLineAsync("LOCKED", Step);
