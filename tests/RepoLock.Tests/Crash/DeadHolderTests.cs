@@ -89,7 +89,7 @@ public sealed class DeadHolderTests : IDisposable
     public async Task Only_the_host_killed_while_its_npm_lives_on_leaves_a_repo_the_next_install_completes_and_npm_cannot_spoil()
     {
         var layout = Layout;
-        _registry.TarballLatency = TimeSpan.FromSeconds(15); // the victim's npm stays mid-download past its host's death
+        _registry.TarballLatency = TimeSpan.FromSeconds(20); // the victim's npm stays mid-download past its host's death
         using var victim = Install("npm-cache-victim");
         await Poll.UntilAsync(() => _registry.TarballRequests("@fixture/language-dead") > 0 && RepoState.StagingFolders(layout).Count > 0,
             Step, "npm downloading the tarball", () => victim.Output);
@@ -111,6 +111,7 @@ public sealed class DeadHolderTests : IDisposable
             Assert.Equal(["@fixture/language-dead_1.0.0"], RepoState.AssertConsistent(layout));
             Assert.Equal(installed, File.ReadAllText(layout.SentinelPath("@fixture/language-dead_1.0.0")));
             Assert.Empty(RepoState.LockDebris(layout));
+            Assert.Empty(RepoState.StagingFolders(layout).SelectMany(d => Directory.GetFileSystemEntries(d, "*", SearchOption.AllDirectories)));
         }
         finally
         {

@@ -75,7 +75,9 @@ internal sealed class AdaptorProject
             project.Add(
                 new XElement("PropertyGroup",
                     new XElement("Configuration", new XAttribute("Condition", "'$(Configuration)' == ''"), "Debug"),
-                    new XElement("OutDir", new XAttribute("Condition", "'$(OutDir)' == ''"), @"bin\$(Configuration)\net10.0\")),
+                    new XElement("OutDir", new XAttribute("Condition", "'$(OutDir)' == ''"), @"bin\$(Configuration)\net10.0\"),
+                    new XElement("PublishDir", new XAttribute("Condition", "'$(PublishDir)' == ''"), @"$(OutDir)publish\")),
+                EmptyTarget("Publish", "Build"),
                 EmptyTarget("Build", "BeforeBuild;CoreBuild;AfterBuild"),
                 EmptyTarget("BeforeBuild"),
                 EmptyTarget("CoreBuild", "PrepareForBuild;ResolveReferences;Compile;PrepareForRun"),
