@@ -7,6 +7,7 @@ using RepoLock.Core;
 //   hold <target> <staleSeconds> [heartbeatSeconds]                                 prints LOCKED, holds until stdin ends or "release", prints RELEASED
 //   manifest-add <repo> <spec>...                                                   adds the specs to the repo manifest one by one (each under its lock)
 // With REPOLOCK_TEST_START_GATE=<file>, install, counter and manifest-add print READY (stderr) and start once <file> exists.
+// With REPOLOCK_TEST_CLOCK_SKEW_HOURS=<h>, hold runs on a clock that many hours off (this process's own clock, not the file server's).
 // counter prints "<rounds> <waited>": waited counts the rounds that found the lock held by a peer.
 var verb = args.Length > 0 ? args[0] : "";
 var log = new ConsoleLog();
@@ -86,7 +87,7 @@ try
 
         case "hold":
         {
-            var locks = new LockService(new LockSettings { StaleAge = Seconds(args[2]), Heartbeat = OptionalSeconds(args, 3), Timeout = TimeSpan.FromSeconds(600) }, log: log);
+            var locks = new LockService(new LockSettings { StaleAge = Seconds(args[2]), Heartbeat = OptionalSeconds(args, 3), Timeout = TimeSpan.FromSeconds(600) }, time: SkewedClock(), log: log);
             using (var held = await locks.AcquireAsync(args[1], "hold for a test", "hold", default))
             {
                 Console.WriteLine("LOCKED");
@@ -123,6 +124,11 @@ static async Task StartGateAsync()
     }
 }
 
+static TimeProvider SkewedClock() =>
+    Environment.GetEnvironmentVariable("REPOLOCK_TEST_CLOCK_SKEW_HOURS") is { Length: > 0 } h
+        ? new SkewedTimeProvider(TimeSpan.FromHours(double.Parse(h, System.Globalization.CultureInfo.InvariantCulture)))
+        : TimeProvider.System;
+
 static TimeSpan Seconds(string text) => TimeSpan.FromSeconds(double.Parse(text, System.Globalization.CultureInfo.InvariantCulture));
 
 static TimeSpan? OptionalSeconds(string[] args, int index) => args.Length > index ? Seconds(args[index]) : null;
@@ -132,4 +138,9 @@ internal sealed class ConsoleLog : IRepoLockLog
     public void Info(string message) => Console.Error.WriteLine(message);
     public void Detail(string message) => Console.Error.WriteLine(message);
     public void Warning(string code, string message) => Console.Error.WriteLine($"warning {code}: {message}");
+}
+
+internal sealed class SkewedTimeProvider(TimeSpan skew) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + skew;
 }

@@ -58,4 +58,25 @@ public sealed class ClockSkewTests : IDisposable
         Assert.InRange(takenAt - killedAt, Stale - TimeSpan.FromSeconds(2), Stale + TimeSpan.FromSeconds(5)); // its last refresh was up to a second before the kill
         await waiter.ReleaseAsync();
     }
+
+    [Theory]
+    [InlineData(24)]
+    [InlineData(-24)]
+    public async Task A_waiter_whose_own_clock_is_a_day_off_neither_breaks_a_live_lock_nor_misses_a_dead_one(int hours)
+    {
+        using var node = NodeLocks.Hold(Target, Stale, update: TimeSpan.FromSeconds(1));
+        await node.WaitForLineAsync("LOCKED", Step);
+        using var waiter = HostLocks.Hold(Target, Stale, clockSkew: TimeSpan.FromHours(hours));
+        await waiter.WaitForLineAsync("is held by an unknown holder", Step);
+
+        var takenWhileAlive = await waiter.PrintsWithinAsync("LOCKED", Stale * 2);
+        node.Kill();
+        var killedAt = DateTime.UtcNow;
+        var takenAt = await waiter.SeenAtAsync("LOCKED", Stale + TimeSpan.FromSeconds(15));
+
+        _output.WriteLine($"waiter clock {hours:+0;-0} h: not taken during {(Stale * 2).TotalSeconds} s of refreshes; taken {(takenAt - killedAt).TotalSeconds:0.00} s after the holder's kill");
+        Assert.False(takenWhileAlive, waiter.Output);
+        Assert.InRange(takenAt - killedAt, Stale - TimeSpan.FromSeconds(2), Stale + TimeSpan.FromSeconds(10));
+        await waiter.ReleaseAsync();
+    }
 }

@@ -56,7 +56,7 @@ internal static class NodeLocks
 /// <summary>The TestHost verbs that hold or count under a RepoLock lock, from a separate .NET process.</summary>
 internal static class HostLocks
 {
-    public static ChildProcess Hold(string target, TimeSpan stale, TimeSpan? heartbeat = null, IEnumerable<string>? prefix = null)
+    public static ChildProcess Hold(string target, TimeSpan stale, TimeSpan? heartbeat = null, IEnumerable<string>? prefix = null, TimeSpan? clockSkew = null)
     {
         List<string> args = [.. prefix ?? [], "dotnet", TestPaths.TestHostDll, "hold", target, Seconds(stale)];
         if (heartbeat is { } h)
@@ -64,7 +64,8 @@ internal static class HostLocks
             args.Add(Seconds(h));
         }
 
-        return ChildProcess.Start(args[0], args.Skip(1));
+        var env = clockSkew is { } skew ? new Dictionary<string, string?> { ["REPOLOCK_TEST_CLOCK_SKEW_HOURS"] = skew.TotalHours.ToString(CultureInfo.InvariantCulture) } : null;
+        return ChildProcess.Start(args[0], args.Skip(1), env: env);
     }
 
     public static ChildProcess Counter(string target, string counterFile, int rounds, TimeSpan stale, TimeSpan? heartbeat = null)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using RepoLock.Core;
 using RepoLock.Tests.Infrastructure;
+using RepoLock.Tests.Npm;
 using Xunit.Abstractions;
 
 namespace RepoLock.Tests.Interop;
@@ -97,6 +98,39 @@ public sealed class SharedMountTests : IClassFixture<SshfsPair>, IDisposable
         }
 
         Assert.Equal(6 * rounds, int.Parse(File.ReadAllText(On2("counter.txt")).Trim(), CultureInfo.InvariantCulture));
+    }
+
+    [SkippableFact]
+    public async Task Installs_through_both_mounts_land_each_adaptor_once_and_merge_one_manifest()
+    {
+        Prerequisite.SkipUnlessAvailable(_mounts.SkipReason);
+        using var registry = FakeNpmRegistry.Start();
+        using var caches = new TempDir("sshfs-npm");
+        foreach (var name in new[] { "shared", "one", "two" })
+        {
+            registry.AddPackage($"@fixture/language-{name}", "1.0.0");
+        }
+
+        registry.TarballLatency = TimeSpan.FromMilliseconds(500); // the two installs of "shared" meet on its lock
+        var gate = new StartGate(Path.Combine(_mounts.Shared, $"{_folder}-go"));
+        ChildProcess Install(string repo, string cache, string other) => ChildProcess.Start("dotnet",
+            [TestPaths.TestHostDll, "install", repo, registry.Url, caches.Combine(cache), "300", "4",
+             "@fixture/language-shared@1.0.0", $"@fixture/language-{other}@1.0.0"], env: gate.Environment);
+        using var first = Install(On1("repo"), "cache-1", "one");
+        using var second = Install(On2("repo"), "cache-2", "two");
+        await gate.OpenWhenAllReadyAsync([first, second]);
+
+        Assert.True(await first.WaitForExitAsync(TimeSpan.FromSeconds(180)) == 0, first.Output);
+        Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(180)) == 0, second.Output);
+
+        var layout = new RepoLayout(Path.Combine(_mounts.Shared, _folder, "repo")); // as the server holds it
+        string[] aliases = ["@fixture/language-one_1.0.0", "@fixture/language-shared_1.0.0", "@fixture/language-two_1.0.0"];
+        Assert.Equal(aliases, RepoState.AssertConsistent(layout).Order());
+        Assert.Equal(aliases, RepoManifest.Read(layout.ManifestPath)!["dependencies"]!.AsObject().Select(d => d.Key).Order());
+        Assert.Equal(1, registry.TarballRequests("@fixture/language-shared")); // own npm caches: one download is one install
+        Assert.Single(new[] { first, second }, p => p.Stdout.Contains("\"alias\":\"@fixture/language-shared_1.0.0\",\"outcome\":\"Installed\"", StringComparison.Ordinal));
+        Assert.Empty(RepoState.StagingFolders(layout));
+        Assert.All(new[] { first, second }, p => Assert.DoesNotContain(ErrorCodes.LockLost, p.Output));
     }
 
     [SkippableFact]
