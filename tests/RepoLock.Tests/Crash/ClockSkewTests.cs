@@ -59,11 +59,10 @@ public sealed class ClockSkewTests : IDisposable
         await waiter.ReleaseAsync();
     }
 
-    [Theory]
-    [InlineData(24)]
-    [InlineData(-24)]
-    public async Task A_waiter_whose_own_clock_is_a_day_off_neither_breaks_a_live_lock_nor_misses_a_dead_one(int hours)
+    [Fact]
+    public async Task A_waiter_whose_own_clock_is_a_day_ahead_neither_breaks_a_live_lock_nor_misses_a_dead_one()
     {
+        const int hours = 24; // by its own clock every lock looks a day old (a day behind is covered on fake time)
         using var node = NodeLocks.Hold(Target, Stale, update: TimeSpan.FromSeconds(1));
         await node.WaitForLineAsync("LOCKED", Step);
         using var waiter = HostLocks.Hold(Target, Stale, clockSkew: TimeSpan.FromHours(hours));
