@@ -67,8 +67,10 @@ public class RepoManifestTests
     }
 
     [Fact]
-    public async Task Concurrent_adds_under_the_manifest_lock_keep_every_entry()
+    public async Task Concurrent_adds_in_one_process_keep_every_entry()
     {
+        // One process's adds queue on its in-process gate before the file lock; the file lock between processes is contended in
+        // Races/MultiProcessTests.Processes_adding_to_the_manifest_behind_a_held_manifest_lock_wait_for_it_and_lose_no_entry.
         using var dir = new TempDir();
         var layout = new RepoLayout(dir.Path);
         var locks = new LockService(new LockSettings { PollInterval = TimeSpan.FromMilliseconds(5) });
