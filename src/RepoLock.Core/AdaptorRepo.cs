@@ -37,6 +37,11 @@ public sealed class AdaptorRepo
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         _layout = layout;
+        if (!settings.CreateRepoDir && !Directory.Exists(layout.Root))
+        {
+            throw Errors.MissingRepo(layout.Root);
+        }
+
         _settings = settings with { Checkpoint = settings.Checkpoint ?? TestOnlyCheckpoints.FromEnvironment() };
         _log = log ?? NullLog.Instance;
         _time = settings.Time;
@@ -79,10 +84,12 @@ public sealed class AdaptorRepo
         var unique = exact.GroupBy(a => a.Alias).Select(g => g.First()).ToList();
         var results = new List<AdaptorResult>();
         var missing = new List<AdaptorSpecifier>();
+        var hits = new List<AdaptorSpecifier>();
         foreach (var spec in unique)
         {
             if (_layout.IsInstalled(spec.Alias))
             {
+                hits.Add(spec);
                 results.Add(Result(spec, InstallOutcome.AlreadyInstalled, TimeSpan.Zero));
             }
             else
@@ -92,8 +99,14 @@ public sealed class AdaptorRepo
         }
 
         var failures = new List<RepoLockException>();
+        if (hits.Count > 0)
+        {
+            await RepairManifestAsync(hits, cancellationToken).ConfigureAwait(false);
+        }
+
         if (missing.Count > 0)
         {
+            Directory.CreateDirectory(_layout.Root); // only here: a missing user-set repo was refused in the constructor
             using var slots = new SemaphoreSlim(Math.Max(1, _settings.MaxParallel));
             var work = missing.Select(spec => EnsureOneAsync(spec, slots, cancellationToken)).ToList();
             foreach (var task in work)
@@ -120,10 +133,11 @@ public sealed class AdaptorRepo
         var started = _time.GetTimestamp();
         try
         {
+            _layout.RealFile(_layout.LockTarget(spec.Alias), create: true); // .locks and its scope folder are real folders; the target no link
             var waiter = _locks.StartWaiting(_layout.LockTarget(spec.Alias), subject);
             while (true)
             {
-                if (_layout.IsInstalled(spec.Alias))
+                if (_layout.IsInstalledFresh(spec.Alias))
                 {
                     return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
                 }
@@ -134,13 +148,24 @@ public sealed class AdaptorRepo
                     using var held = waiter.TryAcquire($"install {subject}");
                     if (held is not null)
                     {
-                        if (_layout.IsInstalled(spec.Alias))
+                        if (_layout.IsInstalledFresh(spec.Alias))
                         {
                             return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
                         }
 
                         var installedStarted = _time.GetTimestamp();
-                        var ours = await _installer.InstallAsync(spec, held, cancellationToken).ConfigureAwait(false);
+                        bool ours;
+                        try
+                        {
+                            ours = await _installer.InstallAsync(spec, held, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (RepoLockException e) when (e.Code == ErrorCodes.LockLost && _layout.IsInstalledFresh(spec.Alias))
+                        {
+                            // We lost the lock and changed nothing since; a peer completed the adaptor meanwhile. Its install stands.
+                            _log.Detail($"RepoLock: {subject}: lost the lock, and a peer completed the install meanwhile.");
+                            ours = false;
+                        }
+
                         return ours
                             ? Result(spec, InstallOutcome.Installed, _time.GetElapsedTime(installedStarted))
                             : Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
@@ -161,6 +186,32 @@ public sealed class AdaptorRepo
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw Errors.Io(subject, _layout.Root, e);
+        }
+    }
+
+    /// <summary>
+    /// Self-repair for cache hits: one read of package.json per build; aliases it does not list (a root npm install, a Node worker or a
+    /// hand edit dropped them) are added under the manifest lock. Nothing missing writes nothing. A manifest that cannot be read is a
+    /// warning here: the adaptors are installed, and a miss reports it as an error.
+    /// </summary>
+    private async Task RepairManifestAsync(List<AdaptorSpecifier> hits, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var manifest = RepoManifest.Read(_layout.ManifestPath);
+            var unlisted = hits.Where(s => !RepoManifest.Lists(manifest, s)).ToList();
+            if (unlisted.Count > 0 && await RepoManifest.AddAsync(_layout, _locks, unlisted, null, cancellationToken).ConfigureAwait(false))
+            {
+                _log.Info($"RepoLock: listed {string.Join(", ", unlisted.Select(s => s.Alias))} in {_layout.ManifestPath} again (the entries were missing).");
+            }
+        }
+        catch (RepoLockException e)
+        {
+            _log.Warning(e.Code, e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning(ErrorCodes.IoFailure, $"RepoLock: could not check {_layout.ManifestPath} for missing entries: {e.Message}");
         }
     }
 
