@@ -49,6 +49,11 @@ internal static class RepoConfinement
     public static bool RealDirectory(string root, string dir, bool create)
     {
         var current = root;
+        if (create)
+        {
+            Directory.CreateDirectory(root); // the root may be a link (the user chose it); whether a missing root may be created is AdaptorRepo's call
+        }
+
         foreach (var part in PartsBelow(root, dir))
         {
             current = Path.Combine(current, part);
