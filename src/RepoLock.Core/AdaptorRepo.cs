@@ -131,6 +131,7 @@ public sealed class AdaptorRepo
         await Task.Yield();
         var subject = spec.ToString();
         var started = _time.GetTimestamp();
+        var progress = new InstallProgress();
         try
         {
             _layout.RealFile(_layout.LockTarget(spec.Alias), create: true); // .locks and its scope folder are real folders; the target no link
@@ -157,7 +158,7 @@ public sealed class AdaptorRepo
                         bool ours;
                         try
                         {
-                            ours = await _installer.InstallAsync(spec, held, cancellationToken).ConfigureAwait(false);
+                            ours = await _installer.InstallAsync(spec, held, cancellationToken, progress).ConfigureAwait(false);
                         }
                         catch (RepoLockException e) when (e.Code == ErrorCodes.LockLost && _layout.IsInstalledFresh(spec.Alias))
                         {
@@ -181,7 +182,11 @@ public sealed class AdaptorRepo
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            throw Errors.WasCancelled(subject);
+            throw Errors.WasCancelled(subject, progress.Left);
+        }
+        catch (Exception e) when (NativeFs.IsReadOnly(e))
+        {
+            throw Errors.ReadOnly(subject, _layout.Root, e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -47,8 +47,8 @@ internal static class Errors
     public static RepoLockException Io(string adaptor, string path, Exception e) => new(ErrorCodes.IoFailure,
         $"Adaptor '{adaptor}': file system error at {path}: {e.Message}. Free disk space or fix permissions, then build again; the repo was left consistent.", e);
 
-    public static RepoLockException WasCancelled(string adaptor) => new(ErrorCodes.Cancelled,
-        $"Adaptor '{adaptor}': cancelled; npm was stopped and the repo was not changed.");
+    public static RepoLockException WasCancelled(string adaptor, string left = "npm was stopped and the repo was not changed") => new(ErrorCodes.Cancelled,
+        $"Adaptor '{adaptor}': cancelled; {left}.");
 
     public static RepoLockException BadManifest(string path, string detail) => new(ErrorCodes.ManifestCorrupt,
         $"The repo manifest {path} is not a valid OpenFn repo manifest ({detail}). RepoLock will not overwrite it: fix or remove it by hand.");
@@ -73,7 +73,7 @@ internal static class Errors
         "Remove the link (or reinstall the adaptor: delete its folder and sentinel) and publish again. Nothing was written.");
 
     public static RepoLockException ReadOnly(string adaptor, string path, Exception e) => new(ErrorCodes.RepoReadOnly,
-        $"Adaptor '{adaptor}': the repo is read-only at {path} ({e.Message}), so the missing adaptor cannot be installed. " +
+        $"Adaptor '{adaptor}': the repo {path} is read-only here, or not writable by this user ({e.Message}), so the missing adaptor cannot be installed. " +
         "Mount the repo read-write on this agent, or install the adaptor from an agent that can write it. Nothing was written.", e);
 
     public static RepoLockException BadAdaptorManifest(string adaptor, string path, string detail) => new(ErrorCodes.BadAdaptorManifest,

@@ -41,7 +41,7 @@ internal sealed class AdaptorInstaller
     /// state: removing a stale sentinel, moving a half-install aside, the rename, the manifest write (under the manifest lock) and the sentinel.
     /// </summary>
     /// <returns>false when a peer completed the same adaptor meanwhile (its install is kept, ours discarded).</returns>
-    public async Task<bool> InstallAsync(AdaptorSpecifier spec, LockHandle? heldLock, CancellationToken cancellationToken)
+    public async Task<bool> InstallAsync(AdaptorSpecifier spec, LockHandle? heldLock, CancellationToken cancellationToken, InstallProgress? progress = null)
     {
         var subject = spec.ToString();
         var alias = spec.Alias;
@@ -78,6 +78,11 @@ internal sealed class AdaptorInstaller
         {
             // Another installer's complete folder landed first (it too was checked before its rename). Keep it; ours goes with staging.
             _log.Detail($"RepoLock: {subject}: {target} appeared while installing; keeping it.");
+        }
+
+        if (progress is not null)
+        {
+            progress.Left = "the adaptor was moved into place but is not complete yet (no sentinel); the next build completes it";
         }
 
         Checkpoint("after-move", spec);
