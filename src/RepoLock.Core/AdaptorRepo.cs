@@ -203,8 +203,7 @@ public sealed class AdaptorRepo
     {
         try
         {
-            var manifest = RepoManifest.Read(_layout.ManifestPath);
-            var unlisted = hits.Where(s => !RepoManifest.Lists(manifest, s)).ToList();
+            var unlisted = RepoManifest.Unlisted(_layout.ManifestPath, hits);
             if (unlisted.Count > 0 && await RepoManifest.AddAsync(_layout, _locks, unlisted, null, cancellationToken).ConfigureAwait(false))
             {
                 _log.Info($"RepoLock: listed {string.Join(", ", unlisted.Select(s => s.Alias))} in {_layout.ManifestPath} again (the entries were missing).");

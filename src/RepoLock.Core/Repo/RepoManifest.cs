@@ -78,6 +78,78 @@ internal static class RepoManifest
         return changed;
     }
 
+    /// <summary>
+    /// The specs the manifest does not list with the right value: the cache hits' self-check, one read per build. Parsed with
+    /// <see cref="JsonDocument"/> in one pass over the entries (no node tree), so the check stays a small part of a cache hit.
+    /// A missing manifest lists nothing; a link, a folder or a file that is not an OpenFn manifest throws as <see cref="Read"/> does.
+    /// </summary>
+    public static List<AdaptorSpecifier> Unlisted(string manifestPath, IReadOnlyList<AdaptorSpecifier> specs)
+    {
+        var pending = new Dictionary<string, AdaptorSpecifier>(specs.Count, StringComparer.Ordinal);
+        foreach (var spec in specs)
+        {
+            pending[spec.Alias] = spec;
+        }
+
+        if (ReadBytes(manifestPath) is not { } bytes)
+        {
+            return [.. pending.Values];
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(bytes);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw Errors.BadManifest(manifestPath, "the top level is not a JSON object");
+            }
+
+            if (doc.RootElement.TryGetProperty("dependencies", out var deps))
+            {
+                if (deps.ValueKind != JsonValueKind.Object)
+                {
+                    throw Errors.BadManifest(manifestPath, "'dependencies' is not an object");
+                }
+
+                foreach (var entry in deps.EnumerateObject())
+                {
+                    if (pending.TryGetValue(entry.Name, out var spec) && entry.Value.ValueKind == JsonValueKind.String && entry.Value.ValueEquals(EntryValue(spec)))
+                    {
+                        pending.Remove(entry.Name);
+                    }
+                }
+            }
+        }
+        catch (JsonException e)
+        {
+            throw Errors.BadManifest(manifestPath, $"not valid JSON: {e.Message}");
+        }
+
+        return [.. pending.Values];
+    }
+
+    private static byte[]? ReadBytes(string manifestPath)
+    {
+        switch (RepoConfinement.KindOf(manifestPath))
+        {
+            case RepoConfinement.EntryKind.Missing:
+                return null;
+            case RepoConfinement.EntryKind.Link:
+                throw Errors.LinkInRepo(manifestPath, $"is a link (to {new FileInfo(manifestPath).LinkTarget}), not a file");
+            case RepoConfinement.EntryKind.Directory:
+                throw Errors.LinkInRepo(manifestPath, "is a folder, not a file");
+        }
+
+        try
+        {
+            return File.ReadAllBytes(manifestPath);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Whether the manifest (as read by <see cref="Read"/>) lists <paramref name="spec"/> under its alias with the right value.</summary>
     public static bool Lists(JsonObject? manifest, AdaptorSpecifier spec) =>
         manifest?["dependencies"] is JsonObject deps && deps[spec.Alias] is JsonValue existing
