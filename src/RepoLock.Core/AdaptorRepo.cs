@@ -106,7 +106,11 @@ public sealed class AdaptorRepo
 
         if (missing.Count > 0)
         {
-            Directory.CreateDirectory(_layout.Root); // only here: a missing user-set repo was refused in the constructor
+            if (Directory.Exists(_layout.Root))
+            {
+                RepoDebris.Sweep(_layout, _settings.StaleAge, _log); // what killed processes left, judged by the server's clock
+            }
+
             using var slots = new SemaphoreSlim(Math.Max(1, _settings.MaxParallel));
             var work = missing.Select(spec => EnsureOneAsync(spec, slots, cancellationToken)).ToList();
             foreach (var task in work)

@@ -89,6 +89,46 @@ public class HonestMessageTests : IClassFixture<InstallFixture>, IDisposable
         Assert.True(File.Exists(layout.SentinelPath(longest.Alias)));
     }
 
+    [Fact]
+    public async Task Debris_of_killed_processes_older_than_the_stale_age_is_removed_and_fresh_temp_files_are_kept()
+    {
+        var layout = new RepoLayout(_dir.Combine("repo"));
+        var old = DateTime.UtcNow.AddHours(-2);
+        string Old(string path, bool folder = false)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            if (folder)
+            {
+                Directory.CreateDirectory(path);
+                Directory.SetLastWriteTimeUtc(path, old);
+            }
+            else
+            {
+                File.WriteAllText(path, "left by a killed process");
+                File.SetLastWriteTimeUtc(path, old);
+            }
+
+            return path;
+        }
+
+        var debris = new[]
+        {
+            Old(Path.Combine(layout.Root, ".package.json.4242.0123456789abcdef0123456789abcdef.tmp")),
+            Old(Path.Combine(layout.LocksDir, ".clock-probe.4242.7")),
+            Old(Path.Combine(layout.LocksDir, "@fixture", ".language-x_1.0.0.lock.lock.owner.json.4242.0123456789abcdef0123456789abcdef.tmp")),
+            Old(Path.Combine(layout.LocksDir, "@fixture", "language-x_1.0.0.lock.lock.stale-0123456789abcdef0123456789abcdef"), folder: true),
+            Old(Path.Combine(layout.SentinelsDir, "@fixture", ".language-x_1.0.0.done.4242.0123456789abcdef0123456789abcdef.tmp")),
+        };
+        var fresh = Path.Combine(layout.SentinelsDir, "@fixture", ".language-y_1.0.0.done.4243.0123456789abcdef0123456789abcdef.tmp");
+        File.WriteAllText(fresh, "a live writer's temp file");
+
+        var result = await new AdaptorRepo(layout, _fx.Settings(), _log).EnsureInstalledAsync([AdaptorSpecifier.Parse(Beta)], default);
+
+        Assert.True(result.Succeeded);
+        Assert.All(debris, d => Assert.False(Path.Exists(d), $"{d} was left"));
+        Assert.True(File.Exists(fresh));
+    }
+
     private sealed class FakeNpm(Action<string> layout) : IProcessRunner
     {
         public Task<ProcessResult> RunAsync(ProcessSpec spec, CancellationToken cancellationToken)
