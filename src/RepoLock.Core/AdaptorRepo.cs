@@ -37,6 +37,11 @@ public sealed class AdaptorRepo
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         _layout = layout;
+        if (!settings.CreateRepoDir && !Directory.Exists(layout.Root))
+        {
+            throw Errors.MissingRepo(layout.Root);
+        }
+
         _settings = settings with { Checkpoint = settings.Checkpoint ?? TestOnlyCheckpoints.FromEnvironment() };
         _log = log ?? NullLog.Instance;
         _time = settings.Time;
@@ -79,10 +84,12 @@ public sealed class AdaptorRepo
         var unique = exact.GroupBy(a => a.Alias).Select(g => g.First()).ToList();
         var results = new List<AdaptorResult>();
         var missing = new List<AdaptorSpecifier>();
+        var hits = new List<AdaptorSpecifier>();
         foreach (var spec in unique)
         {
             if (_layout.IsInstalled(spec.Alias))
             {
+                hits.Add(spec);
                 results.Add(Result(spec, InstallOutcome.AlreadyInstalled, TimeSpan.Zero));
             }
             else
@@ -92,8 +99,18 @@ public sealed class AdaptorRepo
         }
 
         var failures = new List<RepoLockException>();
+        if (hits.Count > 0)
+        {
+            await RepairManifestAsync(hits, cancellationToken).ConfigureAwait(false);
+        }
+
         if (missing.Count > 0)
         {
+            if (Directory.Exists(_layout.Root))
+            {
+                RepoDebris.Sweep(_layout, _settings.StaleAge, _log); // what killed processes left, judged by the server's clock
+            }
+
             using var slots = new SemaphoreSlim(Math.Max(1, _settings.MaxParallel));
             var work = missing.Select(spec => EnsureOneAsync(spec, slots, cancellationToken)).ToList();
             foreach (var task in work)
@@ -118,12 +135,14 @@ public sealed class AdaptorRepo
         await Task.Yield();
         var subject = spec.ToString();
         var started = _time.GetTimestamp();
+        var progress = new InstallProgress();
         try
         {
+            _layout.RealFile(_layout.LockTarget(spec.Alias), create: true); // .locks and its scope folder are real folders; the target no link
             var waiter = _locks.StartWaiting(_layout.LockTarget(spec.Alias), subject);
             while (true)
             {
-                if (_layout.IsInstalled(spec.Alias))
+                if (_layout.IsInstalledFresh(spec.Alias))
                 {
                     return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
                 }
@@ -134,13 +153,24 @@ public sealed class AdaptorRepo
                     using var held = waiter.TryAcquire($"install {subject}");
                     if (held is not null)
                     {
-                        if (_layout.IsInstalled(spec.Alias))
+                        if (_layout.IsInstalledFresh(spec.Alias))
                         {
                             return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
                         }
 
                         var installedStarted = _time.GetTimestamp();
-                        var ours = await _installer.InstallAsync(spec, held, cancellationToken).ConfigureAwait(false);
+                        bool ours;
+                        try
+                        {
+                            ours = await _installer.InstallAsync(spec, held, cancellationToken, progress).ConfigureAwait(false);
+                        }
+                        catch (RepoLockException e) when (e.Code == ErrorCodes.LockLost && _layout.IsInstalledFresh(spec.Alias))
+                        {
+                            // We lost the lock and changed nothing since; a peer completed the adaptor meanwhile. Its install stands.
+                            _log.Detail($"RepoLock: {subject}: lost the lock, and a peer completed the install meanwhile.");
+                            ours = false;
+                        }
+
                         return ours
                             ? Result(spec, InstallOutcome.Installed, _time.GetElapsedTime(installedStarted))
                             : Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
@@ -156,11 +186,40 @@ public sealed class AdaptorRepo
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            throw Errors.WasCancelled(subject);
+            throw Errors.WasCancelled(subject, progress.Left);
+        }
+        catch (Exception e) when (NativeFs.IsReadOnly(e))
+        {
+            throw Errors.ReadOnly(subject, _layout.Root, e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw Errors.Io(subject, _layout.Root, e);
+        }
+    }
+
+    /// <summary>
+    /// Self-repair for cache hits: one read of package.json per build; aliases it does not list (a root npm install, a Node worker or a
+    /// hand edit dropped them) are added under the manifest lock. Nothing missing writes nothing. A manifest that cannot be read is a
+    /// warning here: the adaptors are installed, and a miss reports it as an error.
+    /// </summary>
+    private async Task RepairManifestAsync(List<AdaptorSpecifier> hits, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var unlisted = RepoManifest.Unlisted(_layout.ManifestPath, hits);
+            if (unlisted.Count > 0 && await RepoManifest.AddAsync(_layout, _locks, unlisted, null, cancellationToken).ConfigureAwait(false))
+            {
+                _log.Info($"RepoLock: listed {string.Join(", ", unlisted.Select(s => s.Alias))} in {_layout.ManifestPath} again (the entries were missing).");
+            }
+        }
+        catch (RepoLockException e)
+        {
+            _log.Warning(e.Code, e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Warning(ErrorCodes.IoFailure, $"RepoLock: could not check {_layout.ManifestPath} for missing entries: {e.Message}");
         }
     }
 

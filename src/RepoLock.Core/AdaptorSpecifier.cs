@@ -16,6 +16,13 @@ public sealed partial class AdaptorSpecifier
     /// <summary>The longest version accepted.</summary>
     public const int MaxVersionLength = 64;
 
+    /// <summary>
+    /// The longest file name RepoLock derives from an alias's last segment: the temp file of the lock's owner record,
+    /// <c>.&lt;alias&gt;.lock.lock.owner.json.&lt;pid&gt;.&lt;guid&gt;.tmp</c> (pid up to 10 digits). A broken lock moved aside
+    /// (<c>&lt;alias&gt;.lock.lock.stale-&lt;guid&gt;</c>) and the sentinel's temp file are shorter. Every one must fit in 255 bytes.
+    /// </summary>
+    private const int LongestDerivedSuffix = 1 + 21 + 1 + 10 + 1 + 32 + 4;
+
     private AdaptorSpecifier(string name, SemanticVersion? version, string? tag)
     {
         Name = name;
@@ -123,8 +130,7 @@ public sealed partial class AdaptorSpecifier
         }
 
         var spec = new AdaptorSpecifier(name, version, null);
-        var longest = spec.Alias.Split('/')[^1].Length + ".lock.owner.json".Length;
-        if (longest > 255)
+        if (spec.Alias.Split('/')[^1].Length + LongestDerivedSuffix > 255)
         {
             throw Errors.BadName(item, "name and version together are too long for a file name");
         }

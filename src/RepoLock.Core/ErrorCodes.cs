@@ -24,6 +24,9 @@ public static class ErrorCodes
     /// <summary>A <c>RepoLock*</c> setting has an invalid value.</summary>
     public const string InvalidSetting = "RL1006";
 
+    /// <summary>The bundle destination is the repo, inside it, or contains it.</summary>
+    public const string BundleDestinationOverlapsRepo = "RL1007";
+
     /// <summary>Timed out waiting for a lock that a live holder keeps fresh.</summary>
     public const string LockTimeout = "RL2001";
 
@@ -48,8 +51,23 @@ public static class ErrorCodes
     /// <summary>Cancelled; npm was stopped.</summary>
     public const string Cancelled = "RL3006";
 
+    /// <summary>The repo is read-only, so a missing adaptor cannot be installed.</summary>
+    public const string RepoReadOnly = "RL3007";
+
     /// <summary>The repo's <c>package.json</c> is not an OpenFn repo manifest.</summary>
     public const string ManifestCorrupt = "RL4001";
+
+    /// <summary>One of RepoLock's own folders (or the repo manifest, or a lock file) is a link or not the kind of entry it must be; nothing was changed.</summary>
+    public const string LinkInRepo = "RL4002";
+
+    /// <summary>Warning: a sentinel or an adaptor's <c>package.json</c> is a link or a folder; the adaptor counts as not installed.</summary>
+    public const string NotARegularFile = "RL4003";
+
+    /// <summary>A link inside an adaptor leads outside that adaptor's folder; it is not bundled.</summary>
+    public const string LinkLeavesAdaptor = "RL4004";
+
+    /// <summary>An adaptor's <c>package.json</c> has a <c>name</c> or <c>version</c> that is not a string.</summary>
+    public const string BadAdaptorManifest = "RL4005";
 
     /// <summary>Not the MSBuild of the .NET SDK (raised by the targets, where the task cannot load).</summary>
     public const string UnsupportedHost = "RL5001";

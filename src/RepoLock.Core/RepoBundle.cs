@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using RepoLock.Core.Bundle;
 using RepoLock.Core.Diagnostics;
 using RepoLock.Core.Install;
 using RepoLock.Core.Platform;
@@ -29,6 +30,7 @@ public static class RepoBundle
     internal static void Create(RepoLayout source, IReadOnlyList<AdaptorSpecifier> adaptors, string destination, string? archive)
     {
         var dest = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
+        BundleDestination.Check(source, dest, archive);
         var temp = dest + $".tmp-{Guid.NewGuid():N}";
         Directory.CreateDirectory(temp);
         try
@@ -41,6 +43,8 @@ public static class RepoBundle
                     throw Errors.Unexpected(spec.ToString(), $"no complete install in {source.Root} to bundle");
                 }
 
+                AdaptorLinks.Check(source, spec);
+
                 CopyTree(source.AdaptorDir(spec.Alias), Path.Combine(temp, "node_modules", spec.Alias));
                 var sentinel = Path.Combine(temp, ".sentinels", spec.Alias + ".done");
                 Directory.CreateDirectory(Path.GetDirectoryName(sentinel)!);
@@ -51,13 +55,7 @@ public static class RepoBundle
             var manifest = new JsonObject { ["name"] = "openfn-repo", ["private"] = true, ["dependencies"] = deps };
             File.WriteAllText(Path.Combine(temp, "package.json"), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
-            if (Directory.Exists(dest))
-            {
-                Directory.Delete(dest, recursive: true);
-            }
-
-            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
-            Directory.Move(temp, dest);
+            BundleDestination.ReplaceWith(temp, dest);
         }
         catch
         {
@@ -93,8 +91,13 @@ public static class RepoBundle
     private static void WriteTar(string root, Stream output)
     {
         var everything = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 };
+        var entries = new System.IO.Enumeration.FileSystemEnumerable<string>(root, (ref System.IO.Enumeration.FileSystemEntry e) => e.ToFullPath(), everything)
+        {
+            // .NET's recursive enumeration descends into directory links; an archive never follows one (it is written as a link).
+            ShouldRecursePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => (e.Attributes & FileAttributes.ReparsePoint) == 0,
+        };
         using var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true);
-        foreach (var path in Directory.EnumerateFileSystemEntries(root, "*", everything).Order(StringComparer.Ordinal))
+        foreach (var path in entries.Order(StringComparer.Ordinal))
         {
             tar.WriteEntry(path, Path.GetRelativePath(root, path).Replace(Path.DirectorySeparatorChar, '/'));
         }

@@ -47,6 +47,19 @@ public sealed record RepoLockSettings
     /// <summary>Install from npm's cache only (<c>RepoLockOffline</c>).</summary>
     public bool Offline { get; init; }
 
+    /// <summary>
+    /// Create the repo folder when it does not exist (<c>RepoLockCreateRepoDir</c>). Off by default: a missing folder someone named is
+    /// usually a share that is not mounted, and filling a local folder instead would give every agent its own cache. The MSBuild targets
+    /// turn it on for the default repo in the output folder.
+    /// </summary>
+    public bool CreateRepoDir { get; init; }
+
+    /// <summary>Default of <see cref="IgnoreScripts"/>: true, as the OpenFn runtime installs adaptors (<c>npm install --ignore-scripts</c>).</summary>
+    public const bool DefaultIgnoreScripts = true;
+
+    /// <summary>Run npm with <c>--ignore-scripts</c>, so no package's lifecycle scripts run on the agent (<c>RepoLockIgnoreScripts</c>).</summary>
+    public bool IgnoreScripts { get; init; } = DefaultIgnoreScripts;
+
     /// <summary>npm's cache folder, or null for npm's default.</summary>
     public string? NpmCacheDir { get; init; }
 
@@ -72,7 +85,7 @@ public sealed record RepoLockSettings
     public static IReadOnlyList<string> PropertyNames { get; } =
     [
         "RepoLockLockTimeout", "RepoLockStaleAge", "RepoLockInstallTimeout", "RepoLockMaxParallel",
-        "RepoLockNpmPath", "RepoLockRegistry", "RepoLockOffline",
+        "RepoLockNpmPath", "RepoLockRegistry", "RepoLockOffline", "RepoLockCreateRepoDir", "RepoLockIgnoreScripts",
     ];
 
     /// <summary>
@@ -97,6 +110,11 @@ public sealed record RepoLockSettings
             : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? TimeSpan.FromSeconds(s)
             : throw Errors.Setting(name, text, "a whole number of seconds");
 
+        bool Flag(string name, bool fallback) =>
+            Value(name) is not { } text ? fallback
+            : bool.TryParse(text, out var b) ? b
+            : throw Errors.Setting(name, text, "true or false");
+
         var settings = new RepoLockSettings
         {
             LockTimeout = Seconds("RepoLockLockTimeout", DefaultLockTimeout),
@@ -107,9 +125,9 @@ public sealed record RepoLockSettings
                 : DefaultMaxParallel,
             NpmPath = Value("RepoLockNpmPath"),
             Registry = Value("RepoLockRegistry"),
-            Offline = Value("RepoLockOffline") is { } o
-                ? bool.TryParse(o, out var b) ? b : throw Errors.Setting("RepoLockOffline", o, "true or false")
-                : false,
+            Offline = Flag("RepoLockOffline", false),
+            CreateRepoDir = Flag("RepoLockCreateRepoDir", false),
+            IgnoreScripts = Flag("RepoLockIgnoreScripts", DefaultIgnoreScripts),
         };
         settings.Validate();
         return settings;
@@ -163,5 +181,6 @@ public sealed record RepoLockSettings
         Offline = Offline,
         InstallTimeout = InstallTimeout,
         CacheDir = NpmCacheDir,
+        IgnoreScripts = IgnoreScripts,
     };
 }

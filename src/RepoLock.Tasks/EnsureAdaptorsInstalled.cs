@@ -44,6 +44,12 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
     /// <summary><c>RepoLockOffline</c>: <c>true</c> installs from npm's cache only.</summary>
     public string? Offline { get; set; }
 
+    /// <summary><c>RepoLockCreateRepoDir</c>: <c>true</c> creates a missing repo folder (the targets set it for the default repo).</summary>
+    public string? CreateRepoDir { get; set; }
+
+    /// <summary><c>RepoLockIgnoreScripts</c>: <c>false</c> lets npm run the packages' install scripts.</summary>
+    public string? IgnoreScripts { get; set; }
+
     /// <summary>One item per adaptor, with <c>Name</c>, <c>Version</c>, <c>Alias</c>, <c>Path</c>, <c>Sentinel</c>, <c>Outcome</c>, <c>DurationMs</c>.</summary>
     [Output]
     public ITaskItem[] InstalledAdaptors { get; private set; } = [];
@@ -66,6 +72,8 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
                 ["RepoLockNpmPath"] = NpmPath,
                 ["RepoLockRegistry"] = Registry,
                 ["RepoLockOffline"] = Offline,
+                ["RepoLockCreateRepoDir"] = CreateRepoDir,
+                ["RepoLockIgnoreScripts"] = IgnoreScripts,
             });
             var specs = new List<AdaptorSpecifier>();
             foreach (var item in Adaptors)

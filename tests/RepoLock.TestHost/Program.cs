@@ -25,6 +25,7 @@ try
                 Registry = args[2] == "-" ? null : args[2],
                 NpmCacheDir = args[3] == "-" ? null : args[3],
                 MaxParallel = int.Parse(args[5]),
+                CreateRepoDir = true,
             };
             var repo = new AdaptorRepo(args[1], settings, log);
             var specs = args.Skip(6).Select(s => AdaptorSpecifier.Parse(s)).ToList();

@@ -75,7 +75,7 @@ public sealed partial class BuildFixture
         var args = new List<string>
         {
             "build", Projects[copy], "--no-restore", "-nologo", "-v:m", "-tl:off", "-nodeReuse:false",
-            $"-p:RepoLockEnabled={(enabled ? "true" : "false")}", $"-p:AdaptorRepoDir={repo}",
+            $"-p:RepoLockEnabled={(enabled ? "true" : "false")}", $"-p:AdaptorRepoDir={repo}", "-p:RepoLockCreateRepoDir=true",
         };
         if (adaptors is not null)
         {

@@ -46,7 +46,7 @@ public class CacheHitBenchmarks
             Fixtures.FakeInstall(_layout, spec);
         }
 
-        _repo = new AdaptorRepo(_layout, new RepoLockSettings(), NullLog.Instance);
+        _repo = new AdaptorRepo(_layout, new RepoLockSettings { CreateRepoDir = true }, NullLog.Instance);
         var check = _repo.EnsureInstalledAsync(_specs, default).GetAwaiter().GetResult();
         if (check.Adaptors.Count != Installed || check.Adaptors.Any(a => a.Outcome != InstallOutcome.AlreadyInstalled))
         {

@@ -14,7 +14,7 @@ public static class NoOpBuild
         ctx.Registry.TarballLatency = TimeSpan.Zero;
         try
         {
-            var settings = new RepoLockSettings { Registry = ctx.Registry.Url, NpmCacheDir = ctx.NewFolder("npm-cache-setup") };
+            var settings = new RepoLockSettings { CreateRepoDir = true, Registry = ctx.Registry.Url, NpmCacheDir = ctx.NewFolder("npm-cache-setup") };
             var result = await new AdaptorRepo(new RepoLayout(repo), settings).EnsureInstalledAsync(Fixtures.Adaptors, CancellationToken.None);
             if (!result.Succeeded)
             {

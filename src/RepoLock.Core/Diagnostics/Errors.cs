@@ -47,9 +47,35 @@ internal static class Errors
     public static RepoLockException Io(string adaptor, string path, Exception e) => new(ErrorCodes.IoFailure,
         $"Adaptor '{adaptor}': file system error at {path}: {e.Message}. Free disk space or fix permissions, then build again; the repo was left consistent.", e);
 
-    public static RepoLockException WasCancelled(string adaptor) => new(ErrorCodes.Cancelled,
-        $"Adaptor '{adaptor}': cancelled; npm was stopped and the repo was not changed.");
+    public static RepoLockException WasCancelled(string adaptor, string left = "npm was stopped and the repo was not changed") => new(ErrorCodes.Cancelled,
+        $"Adaptor '{adaptor}': cancelled; {left}.");
 
     public static RepoLockException BadManifest(string path, string detail) => new(ErrorCodes.ManifestCorrupt,
         $"The repo manifest {path} is not a valid OpenFn repo manifest ({detail}). RepoLock will not overwrite it: fix or remove it by hand.");
+
+    public static RepoLockException MissingRepo(string repo) => new(ErrorCodes.InvalidRepo,
+        $"Adaptor repo '{repo}' does not exist. Is the share mounted? RepoLock does not create a repo folder you named (that would fill a local disk " +
+        "instead of the shared cache); mount the share, point AdaptorRepoDir at an existing folder, or set RepoLockCreateRepoDir=true to create it. Nothing was written.");
+
+    public static RepoLockException BundleOverlapsRepo(string destination, string repo, string how) => new(ErrorCodes.BundleDestinationOverlapsRepo,
+        $"The bundle destination {destination} {how} the adaptor repo {repo}; writing it would replace or copy the repo into itself. " +
+        "Set RepoLockBundleDir and RepoLockBundleArchive (or the publish folder) to a place outside the repo. Nothing was written.");
+
+    public static RepoLockException LinkInRepo(string path, string what) => new(ErrorCodes.LinkInRepo,
+        $"{path} {what}. RepoLock's folders, the repo manifest and lock files must be real entries inside the repo, so that nothing outside it is " +
+        "read, written or deleted through a link. Remove it by hand (check who put it there) and build again. Nothing was changed.");
+
+    public static string NotRegular(string path, string what) =>
+        $"RepoLock: {path} {what}, not a regular file; it is never followed, and the adaptor counts as not installed.";
+
+    public static RepoLockException LinkLeaves(string adaptor, string link, string target) => new(ErrorCodes.LinkLeavesAdaptor,
+        $"Adaptor '{adaptor}': the link {link} leads to {target}, outside the adaptor's folder; RepoLock will not ship it. " +
+        "Remove the link (or reinstall the adaptor: delete its folder and sentinel) and publish again. Nothing was written.");
+
+    public static RepoLockException ReadOnly(string adaptor, string path, Exception e) => new(ErrorCodes.RepoReadOnly,
+        $"Adaptor '{adaptor}': the repo {path} is read-only here, or not writable by this user ({e.Message}), so the missing adaptor cannot be installed. " +
+        "Mount the repo read-write on this agent, or install the adaptor from an agent that can write it. Nothing was written.", e);
+
+    public static RepoLockException BadAdaptorManifest(string adaptor, string path, string detail) => new(ErrorCodes.BadAdaptorManifest,
+        $"Adaptor '{adaptor}': {path} {detail}. The registry served a malformed package; the repo was not changed.");
 }

@@ -36,13 +36,23 @@ internal sealed class AdaptorInstaller
         _log = log;
     }
 
-    /// <summary>Installs <paramref name="spec"/>; <paramref name="heldLock"/> (if any) is checked before every step that changes the repo.</summary>
+    /// <summary>
+    /// Installs <paramref name="spec"/>. <paramref name="heldLock"/> (if any) is checked immediately before every step that changes shared
+    /// state: removing a stale sentinel, moving a half-install aside, the rename, the manifest write (under the manifest lock) and the sentinel.
+    /// </summary>
     /// <returns>false when a peer completed the same adaptor meanwhile (its install is kept, ours discarded).</returns>
-    public async Task<bool> InstallAsync(AdaptorSpecifier spec, LockHandle? heldLock, CancellationToken cancellationToken)
+    public async Task<bool> InstallAsync(AdaptorSpecifier spec, LockHandle? heldLock, CancellationToken cancellationToken, InstallProgress? progress = null)
     {
         var subject = spec.ToString();
         var alias = spec.Alias;
-        RepoManifest.Read(_layout.ManifestPath); // a manifest we could not update stops us before npm runs
+        var target = _layout.AdaptorDir(alias);
+        var sentinel = _layout.SentinelPath(alias);
+
+        // Before anything changes: the folders we will act on are real folders inside the repo (RL4002 otherwise), and a manifest we
+        // could not update stops us before npm runs.
+        _layout.RealDirectory(target, create: false);
+        _layout.RealDirectory(Path.GetDirectoryName(sentinel)!, create: false);
+        RepoManifest.Read(_layout.ManifestPath);
         StagingFolder.RemoveLeftovers(_layout, alias, _self, _settings.StaleAge, _log);
 
         using var staging = StagingFolder.Create(_layout, alias, _self);
@@ -52,21 +62,20 @@ internal sealed class AdaptorInstaller
         Checkpoint("after-npm", spec);
 
         cancellationToken.ThrowIfCancellationRequested();
-        heldLock?.ThrowIfLost(subject);
-        var target = _layout.AdaptorDir(alias);
-        if (_layout.IsInstalled(alias))
+        if (_layout.IsInstalledFresh(alias))
         {
             return false; // only when two installers ran at once (a lock judged stale): keep the complete one
         }
 
         Checkpoint("before-move-aside", spec);
-        if (!MoveAsideHalfInstall(alias, target, staging))
+        if (!MoveAsideHalfInstall(alias, target, staging, heldLock, subject))
         {
             return false; // a peer completed it since the check above: its folder and sentinel stay
         }
 
         Checkpoint("before-move", spec);
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        _layout.RealDirectory(Path.GetDirectoryName(target)!, create: true);
+        heldLock?.ThrowIfLost(subject);
         try
         {
             Directory.Move(staged, target);
@@ -77,31 +86,60 @@ internal sealed class AdaptorInstaller
             _log.Detail($"RepoLock: {subject}: {target} appeared while installing; keeping it.");
         }
 
+        if (progress is not null)
+        {
+            progress.Left = "the adaptor was moved into place but is not complete yet (no sentinel); the next build completes it";
+        }
+
         Checkpoint("after-move", spec);
-        await RepoManifest.AddAsync(_layout, _locks, spec, cancellationToken).ConfigureAwait(false);
+        await RepoManifest.AddAsync(_layout, _locks, [spec], heldLock, cancellationToken).ConfigureAwait(false);
         Checkpoint("after-manifest", spec);
 
-        heldLock?.ThrowIfLost(subject);
         CheckPackage(target, spec, _layout.NodeModules);
-        Sentinel.For(spec, integrity, _self, _time.GetUtcNow()).Write(_layout.SentinelPath(alias));
+        _layout.RealDirectory(Path.GetDirectoryName(sentinel)!, create: true);
+        heldLock?.ThrowIfLost(subject);
+        Sentinel.For(spec, integrity, _self, _time.GetUtcNow()).Write(sentinel);
         return true;
     }
 
     /// <summary>
-    /// An adaptor folder without a complete install (a crash, a foreign tool) is moved aside and deleted; its stale sentinel first. Each
-    /// destructive step is decided on a fresh look right before it: a peer that completed the adaptor meanwhile keeps it.
+    /// An adaptor folder without a complete install (a crash, a foreign tool, a root npm that pruned it) is moved aside and deleted; its
+    /// stale sentinel first. A sentinel or package.json that is a link or a folder is never followed: a link is removed as a link, a folder
+    /// is moved aside with the half-install. Each destructive step is decided on a fresh look right before it: a peer that completed the
+    /// adaptor meanwhile keeps it.
     /// </summary>
     /// <returns>false when a peer's complete install was found, and nothing was touched.</returns>
-    private bool MoveAsideHalfInstall(string alias, string target, StagingFolder staging)
+    private bool MoveAsideHalfInstall(string alias, string target, StagingFolder staging, LockHandle? heldLock, string subject)
     {
         var sentinel = _layout.SentinelPath(alias);
-        if (_layout.IsInstalled(alias))
+        if (_layout.IsInstalledFresh(alias))
         {
             return false;
         }
 
-        AtomicFile.TryDelete(sentinel);
-        if (!Directory.Exists(target))
+        var sentinelKind = RepoConfinement.KindOf(sentinel);
+        WarnIfNotRegular(sentinel, sentinelKind);
+        var targetKind = RepoConfinement.KindOf(target);
+        if (targetKind == RepoConfinement.EntryKind.Directory)
+        {
+            var manifest = _layout.AdaptorManifest(alias);
+            WarnIfNotRegular(manifest, RepoConfinement.KindOf(manifest));
+        }
+
+        if (sentinelKind != RepoConfinement.EntryKind.Missing)
+        {
+            heldLock?.ThrowIfLost(subject);
+            if (sentinelKind == RepoConfinement.EntryKind.Directory)
+            {
+                MoveToTrash(sentinel, staging);
+            }
+            else
+            {
+                AtomicFile.TryDelete(sentinel); // unlink: a link goes, never what it points to
+            }
+        }
+
+        if (targetKind != RepoConfinement.EntryKind.Directory)
         {
             return true;
         }
@@ -111,18 +149,36 @@ internal sealed class AdaptorInstaller
             return false; // a peer's sentinel landed after ours went: the folder is its complete install
         }
 
-        Directory.CreateDirectory(staging.Trash);
-        var aside = Path.Combine(staging.Trash, Guid.NewGuid().ToString("N"));
-        try
+        heldLock?.ThrowIfLost(subject);
+        if (MoveToTrash(target, staging))
         {
-            Directory.Move(target, aside);
             _log.Detail($"RepoLock: moved the incomplete {target} aside.");
-        }
-        catch (DirectoryNotFoundException)
-        {
         }
 
         return true;
+    }
+
+    private static bool MoveToTrash(string path, StagingFolder staging)
+    {
+        Directory.CreateDirectory(staging.Trash);
+        try
+        {
+            Directory.Move(path, Path.Combine(staging.Trash, Guid.NewGuid().ToString("N"))); // a rename: never follows a link
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private void WarnIfNotRegular(string path, RepoConfinement.EntryKind kind)
+    {
+        if (kind is RepoConfinement.EntryKind.Link or RepoConfinement.EntryKind.Directory)
+        {
+            var what = kind == RepoConfinement.EntryKind.Link ? $"is a link (to {new FileInfo(path).LinkTarget})" : "is a folder";
+            _log.Warning(ErrorCodes.NotARegularFile, Errors.NotRegular(path, what));
+        }
     }
 
     /// <summary>The folder must hold the package asked for: name and version in its package.json.</summary>
@@ -139,8 +195,17 @@ internal sealed class AdaptorInstaller
             throw Errors.Unexpected(spec.ToString(), $"no readable {manifest} in {where} ({e.Message})");
         }
 
-        var name = json?["name"]?.GetValue<string>();
-        var version = json?["version"]?.GetValue<string>();
+        string? name, version;
+        try
+        {
+            name = json?["name"]?.GetValue<string>();
+            version = json?["version"]?.GetValue<string>();
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw Errors.BadAdaptorManifest(spec.ToString(), manifest, "has a 'name' or 'version' that is not a string");
+        }
+
         if (name != spec.Name || version != spec.VersionText)
         {
             throw Errors.Unexpected(spec.ToString(), $"a package named '{name}@{version}' in {where}, not {spec}");

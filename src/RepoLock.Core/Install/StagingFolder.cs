@@ -27,6 +27,7 @@ internal sealed class StagingFolder : IDisposable
         var host = Sanitize(self.Host);
         var name = $"{host[..Math.Min(host.Length, 40)]}-{self.ProcessId}-{Guid.NewGuid():N}";
         var path = System.IO.Path.Combine(layout.StagingDir, name);
+        layout.RealDirectory(layout.StagingDir, create: true); // a link at .staging is refused (RL4002): npm never writes outside the repo
         Directory.CreateDirectory(path);
         var marker = new Marker(alias, self.MachineId, self.Host, self.ProcessId, self.ProcessStart);
         try
@@ -48,9 +49,9 @@ internal sealed class StagingFolder : IDisposable
     /// <summary>Removes staging folders of <paramref name="alias"/> whose owner is provably dead (same machine), or foreign and older than <paramref name="staleAge"/>.</summary>
     public static int RemoveLeftovers(RepoLayout layout, string alias, MachineIdentity self, TimeSpan staleAge, IRepoLockLog log)
     {
-        if (!Directory.Exists(layout.StagingDir))
+        if (!layout.RealDirectory(layout.StagingDir, create: false))
         {
-            return 0;
+            return 0; // none yet; a link at .staging is refused (RL4002) before anything in it is looked at
         }
 
         // Ages are judged by the file server's clock (a probe file's mtime), never this machine's: the folders may be another machine's.
@@ -58,6 +59,11 @@ internal sealed class StagingFolder : IDisposable
         var removed = 0;
         foreach (var dir in Directory.EnumerateDirectories(layout.StagingDir))
         {
+            if (RepoConfinement.KindOf(dir) != RepoConfinement.EntryKind.Directory)
+            {
+                continue; // a link (or a folder gone meanwhile): never followed, never ours
+            }
+
             var marker = TryReadMarker(dir);
             var age = serverNow is { } now ? now - Directory.GetLastWriteTimeUtc(dir) : TimeSpan.Zero;
             bool dead;

@@ -31,6 +31,11 @@ internal sealed class NpmClient
             "install", "--install-strategy=shallow", "--no-package-lock", "--no-audit", "--no-fund",
             "--prefix", stagingDir,
         };
+        if (_settings.IgnoreScripts)
+        {
+            args.Add("--ignore-scripts"); // as the OpenFn runtime installs adaptors: a shared cache runs no package's scripts on every agent
+        }
+
         AddCommon(args);
         args.Add($"{spec.Alias}@npm:{spec.Name}@{spec.VersionText}");
 

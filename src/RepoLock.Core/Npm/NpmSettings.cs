@@ -16,6 +16,9 @@ internal sealed record NpmSettings
 
     public TimeSpan InstallTimeout { get; init; } = RepoLockSettings.DefaultInstallTimeout;
 
+    /// <summary>Pass --ignore-scripts to npm install: no lifecycle scripts run.</summary>
+    public bool IgnoreScripts { get; init; } = RepoLockSettings.DefaultIgnoreScripts;
+
     /// <summary>npm cache folder, or null for npm's default.</summary>
     public string? CacheDir { get; init; }
 }

@@ -8,6 +8,14 @@ internal static partial class NativeFs
     private const int EEXIST = 17;
     private const int ENOENT = 2;
 
+    /// <summary>Whether <paramref name="e"/> says the file system is mounted read-only or denies writing (EROFS, EACCES, EPERM).</summary>
+    public static bool IsReadOnly(Exception e) =>
+        e is UnauthorizedAccessException || (e is IOException && (e.HResult is EROFS or EACCES or EPERM || e.Message.Contains("Read-only file system", StringComparison.Ordinal)));
+
+    private const int EROFS = 30;
+    private const int EACCES = 13;
+    private const int EPERM = 1;
+
     /// <summary>Atomic mkdir: true if this call created the directory, false if it already existed.</summary>
     public static bool TryCreateDirectory(string path)
     {
@@ -38,7 +46,7 @@ internal static partial class NativeFs
             return false;
         }
 
-        throw new IOException($"Could not create {path}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
+        throw new IOException($"Could not create {path}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", errno);
     }
 
     /// <summary>Sets a path's mtime to "now" as the file server sees it (utimes with NULL times), like `touch`.</summary>

@@ -53,8 +53,47 @@ internal sealed class RepoLayout
 
     public string LockTarget(string alias) => Inside(Path.Combine(LocksDir, alias + ".lock"));
 
-    /// <summary>The runtime rule: installed when the sentinel and the adaptor's package.json both exist. The whole cache-hit path.</summary>
-    public bool IsInstalled(string alias) => File.Exists(SentinelPath(alias)) && File.Exists(AdaptorManifest(alias));
+    /// <summary>
+    /// The runtime rule: installed when the sentinel and the adaptor's package.json both exist, each a regular file (a link or a folder
+    /// there is never followed and counts as not installed). The whole cache-hit path: two <c>lstat</c>s.
+    /// </summary>
+    public bool IsInstalled(string alias) => RepoConfinement.IsRegularFile(SentinelPath(alias)) && RepoConfinement.IsRegularFile(AdaptorManifest(alias));
+
+    /// <summary>
+    /// The runtime rule decided from fresh data, for the miss path before any step that deletes or replaces shared state. Both files are
+    /// looked for in a listing of their folders: a directory read goes to the file server (NFS revalidates the folder on open, FUSE reads
+    /// it through), while a lookup may be answered from a client cache that still says "absent" (NFS and FUSE negative entries) for up
+    /// to the cache's timeout. The listing also says whether each entry is a regular file, without following a link.
+    /// </summary>
+    public bool IsInstalledFresh(string alias) => ListedAsRegularFile(SentinelPath(alias)) && ListedAsRegularFile(AdaptorManifest(alias));
+
+    private static bool ListedAsRegularFile(string path)
+    {
+        var name = Path.GetFileName(path);
+        var options = new EnumerationOptions { AttributesToSkip = 0, MatchType = MatchType.Simple, IgnoreInaccessible = false };
+        try
+        {
+            // The enumerable opens the folder in its constructor: a missing folder throws here.
+            var entries = new System.IO.Enumeration.FileSystemEnumerable<bool>(
+                Path.GetDirectoryName(path)!,
+                (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory && (e.Attributes & FileAttributes.ReparsePoint) == 0,
+                options)
+            {
+                ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => e.FileName.SequenceEqual(name),
+            };
+            return entries.Any(regular => regular);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Checks that <paramref name="path"/>'s folders below the root are real folders (creating them if asked): RL4002 otherwise.</summary>
+    public bool RealDirectory(string path, bool create) => RepoConfinement.RealDirectory(Root, path, create);
+
+    /// <summary>Checks that <paramref name="path"/>'s folders are real folders (created if asked) and the file, if there, a regular file: RL4002 otherwise.</summary>
+    public void RealFile(string path, bool create) => RepoConfinement.RealFile(Root, path, create);
 
     private string Inside(string path)
     {

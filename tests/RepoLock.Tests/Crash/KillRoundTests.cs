@@ -162,6 +162,7 @@ public sealed class KillRoundTests : IDisposable
               <PropertyGroup>
                 <RepoLockTaskAssembly>{TestPaths.TaskDll}</RepoLockTaskAssembly>
                 <AdaptorRepoDir>{layout.Root}</AdaptorRepoDir>
+                <RepoLockCreateRepoDir>true</RepoLockCreateRepoDir>
                 <RepoLockRegistry>{_registry.Url}</RepoLockRegistry>
                 <RepoLockStaleAge>{StaleSeconds}</RepoLockStaleAge>
               </PropertyGroup>

@@ -24,6 +24,12 @@ public sealed class SshfsPair : IDisposable
     private ChildProcess? _sshd;
 
     public SshfsPair()
+        : this(null)
+    {
+    }
+
+    /// <summary>A pair whose second mount gets extra sshfs/FUSE options (for example the kernel's lookup caching: <c>entry_timeout=1,negative_timeout=90</c>).</summary>
+    internal SshfsPair(string? mount2Options)
     {
         SkipReason = Missing();
         if (SkipReason is not null)
@@ -38,7 +44,7 @@ public sealed class SshfsPair : IDisposable
             Directory.CreateDirectory(Mount2);
             var port = StartSshd();
             Mount(Mount1, port);
-            Mount(Mount2, port);
+            Mount(Mount2, port, mount2Options);
         }
         catch
         {
@@ -146,14 +152,14 @@ public sealed class SshfsPair : IDisposable
         return false;
     }
 
-    private void Mount(string mountPoint, int port)
+    private void Mount(string mountPoint, int port, string? extraOptions = null)
     {
         // sshfs daemonizes, and its ssh child keeps the stderr it started with: give them a log file, not a pipe we would wait on.
         var log = mountPoint + ".log";
         var (code, _) = Exec("sh", ["-c", "exec sshfs \"$@\" >\"$LOG\" 2>&1", "sshfs",
             "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-o", $"IdentityFile={_dir.Combine("user_key")},StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,BatchMode=yes,LogLevel=ERROR",
-            "-o", $"dcache_timeout={CacheSeconds}",
+            "-o", $"dcache_timeout={CacheSeconds}" + (extraOptions is null ? "" : "," + extraOptions),
             $"root@127.0.0.1:{Shared}", mountPoint], new Dictionary<string, string?> { ["LOG"] = log });
         if (code != 0)
         {

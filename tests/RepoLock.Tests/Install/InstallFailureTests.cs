@@ -5,7 +5,7 @@ namespace RepoLock.Tests.Install;
 
 /// <summary>
 /// Real installs stopped by what the README promises to survive: a lock taken away mid-install (RL2002), a read-only or full disk
-/// (RL3005). Each must leave the repo as it was: no adaptor folder, no sentinel, the manifest untouched, no staging, no lock.
+/// (RL3005; RL3007 for a read-only repo). Each must leave the repo as it was: no adaptor folder, no sentinel, the manifest untouched, no staging, no lock.
 /// </summary>
 public sealed class InstallFailureTests : IClassFixture<InstallFixture>, IDisposable
 {
@@ -43,7 +43,7 @@ public sealed class InstallFailureTests : IClassFixture<InstallFixture>, IDispos
     }
 
     [SkippableFact]
-    public async Task A_read_only_repo_fails_with_RL3005_and_nothing_is_written()
+    public async Task A_read_only_repo_fails_with_RL3007_and_nothing_is_written()
     {
         using var fs = new SmallTmpfs(kilobytes: 512);
         Prerequisite.SkipUnlessAvailable(fs.WhyNot);
@@ -52,7 +52,7 @@ public sealed class InstallFailureTests : IClassFixture<InstallFixture>, IDispos
 
         var result = await new AdaptorRepo(layout, _fx.Settings(), _log).EnsureInstalledAsync([Beta], default);
 
-        Assert.Equal(ErrorCodes.IoFailure, Assert.Single(result.Failures).Code);
+        Assert.Equal(ErrorCodes.RepoReadOnly, Assert.Single(result.Failures).Code);
         Assert.Equal([layout.ManifestPath], Directory.GetFileSystemEntries(layout.Root));
         AssertUnchanged(layout);
     }

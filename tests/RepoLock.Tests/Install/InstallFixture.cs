@@ -40,6 +40,7 @@ public sealed class InstallFixture : IDisposable
         InstallTimeout = installTimeout ?? TimeSpan.FromSeconds(120),
         MaxParallel = maxParallel,
         Checkpoint = checkpoint,
+        CreateRepoDir = true,
     };
 
     public void Dispose()

@@ -34,7 +34,7 @@ public sealed class EnsureAdaptorsInstalledTargetTests : IDisposable
     private string Repo => _dir.Combine("repo");
 
     private AdaptorProject Project(HostKind host = HostKind.BuildChain) =>
-        new AdaptorProject(_dir.Combine("project"), _registry.Url, host).Property("AdaptorRepoDir", Repo);
+        new AdaptorProject(_dir.Combine("project"), _registry.Url, host).Property("AdaptorRepoDir", Repo).Property("RepoLockCreateRepoDir", "true");
 
     /// <summary>npm gets a private cache and no user .npmrc, for this build only.</summary>
     private Dictionary<string, string?> NpmEnvironment => new()
@@ -206,6 +206,28 @@ public sealed class EnsureAdaptorsInstalledTargetTests : IDisposable
         Assert.False(File.Exists(Path.Combine(Repo, ".sentinels", missing + "_1.0.0.done")));
         Assert.False(Directory.Exists(Path.Combine(Repo, "node_modules", missing + "_1.0.0")));
         Assert.Empty(Directory.Exists(Path.Combine(Repo, ".staging")) ? Directory.EnumerateFileSystemEntries(Path.Combine(Repo, ".staging")) : []);
+    }
+
+    [Fact]
+    public void A_user_set_AdaptorRepoDir_that_does_not_exist_fails_with_RL1003_and_is_not_created()
+    {
+        var project = new AdaptorProject(_dir.Combine("project"), _registry.Url).Property("AdaptorRepoDir", Repo).Adaptor($"{Beta}@2.0.0");
+
+        var run = Build(project);
+
+        Assert.False(run.Succeeded);
+        Assert.Equal(["RL1003"], run.Log.ErrorCodes);
+        Assert.False(Directory.Exists(Repo), "the missing share was created on the local disk");
+        Assert.Equal(0, _registry.PackumentRequests(Beta));
+    }
+
+    [Fact]
+    public void RepoLockCreateRepoDir_true_creates_a_user_set_AdaptorRepoDir()
+    {
+        var run = Build(Project().Adaptor($"{Beta}@2.0.0")); // Project() sets RepoLockCreateRepoDir=true
+
+        Assert.True(run.Succeeded, run.ToString());
+        AssertInstalled(BetaAlias);
     }
 
     [Fact]

@@ -79,7 +79,8 @@ public sealed class FakeNpmRegistry : IDisposable
         string version,
         IDictionary<string, string>? dependencies = null,
         string? indexJs = null,
-        string? distTag = "latest")
+        string? distTag = "latest",
+        string? installScript = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(version);
@@ -92,7 +93,7 @@ public sealed class FakeNpmRegistry : IDisposable
         }
 
         indexJs ??= DefaultIndexJs(name, version);
-        byte[] tgz = BuildTarball(name, version, deps, indexJs);
+        byte[] tgz = BuildTarball(name, version, deps, indexJs, installScript);
         string integrity = "sha512-" + Convert.ToBase64String(SHA512.HashData(tgz));
         string shasum = Convert.ToHexStringLower(SHA1.HashData(tgz));
         string tarballPath = $"{name}/-/{BaseName(name)}-{version}.tgz";
@@ -105,7 +106,7 @@ public sealed class FakeNpmRegistry : IDisposable
                 _packages.Add(name, pkg);
             }
             var published = BaseTime.AddMinutes(++_versionCounter);
-            pkg.Versions[version] = new VersionState(version, deps, Url + tarballPath, integrity, shasum, published);
+            pkg.Versions[version] = new VersionState(version, deps, Url + tarballPath, integrity, shasum, published, installScript);
             if (!pkg.Order.Contains(version)) pkg.Order.Add(version);
             if (distTag != null) pkg.DistTags[distTag] = version;
             pkg.Modified = published;
@@ -387,9 +388,9 @@ public sealed class FakeNpmRegistry : IDisposable
         $"exports.name = {JsonSerializer.Serialize(name)};\n" +
         $"exports.version = {JsonSerializer.Serialize(version)};\n";
 
-    private static byte[] BuildTarball(string name, string version, SortedDictionary<string, string> deps, string indexJs)
+    private static byte[] BuildTarball(string name, string version, SortedDictionary<string, string> deps, string indexJs, string? installScript)
     {
-        byte[] packageJson = ManifestJson(name, version, deps);
+        byte[] packageJson = ManifestJson(name, version, deps, installScript);
         byte[] index = new UTF8Encoding(false).GetBytes(indexJs);
 
         using var tarBuffer = new MemoryStream();
@@ -421,7 +422,7 @@ public sealed class FakeNpmRegistry : IDisposable
         writer.WriteEntry(entry);
     }
 
-    private static byte[] ManifestJson(string name, string version, SortedDictionary<string, string> deps)
+    private static byte[] ManifestJson(string name, string version, SortedDictionary<string, string> deps, string? installScript)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
@@ -431,6 +432,7 @@ public sealed class FakeNpmRegistry : IDisposable
             w.WriteString("version", version);
             w.WriteString("main", "index.js");
             WriteDeps(w, deps);
+            WriteInstallScript(w, installScript);
             w.WriteEndObject();
         }
         ms.WriteByte((byte)'\n');
@@ -464,6 +466,7 @@ public sealed class FakeNpmRegistry : IDisposable
                 w.WriteString("version", ver);
                 w.WriteString("main", "index.js");
                 WriteDeps(w, v.Dependencies);
+                WriteInstallScript(w, v.InstallScript);
                 w.WriteStartObject("dist");
                 w.WriteString("tarball", v.TarballUrl);
                 w.WriteString("integrity", v.Integrity);
@@ -494,6 +497,16 @@ public sealed class FakeNpmRegistry : IDisposable
         w.WriteEndObject();
     }
 
+    /// <summary>An <c>install</c> lifecycle script (and the packument's <c>hasInstallScript</c>), for tests that prove scripts do or do not run.</summary>
+    private static void WriteInstallScript(Utf8JsonWriter w, string? installScript)
+    {
+        if (installScript is null) return;
+        w.WriteBoolean("hasInstallScript", true);
+        w.WriteStartObject("scripts");
+        w.WriteString("install", installScript);
+        w.WriteEndObject();
+    }
+
     private static string Iso(DateTimeOffset t) =>
         t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -515,7 +528,8 @@ public sealed class FakeNpmRegistry : IDisposable
         string TarballUrl,
         string Integrity,
         string Shasum,
-        DateTimeOffset Published);
+        DateTimeOffset Published,
+        string? InstallScript = null);
 
     private sealed record TarballEntry(string Name, byte[] Bytes);
 

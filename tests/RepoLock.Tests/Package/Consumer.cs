@@ -24,6 +24,7 @@ internal sealed partial class Consumer
                 new XComment(" csc in the build's own process: no compiler server outlives the test "),
                 new XElement("UseSharedCompilation", "false"),
                 new XElement("AdaptorRepoDir", repo),
+                new XElement("RepoLockCreateRepoDir", "true"),
                 new XElement("RepoLockRegistry", registryUrl)),
             new XElement("ItemGroup", new XElement("PackageReference", new XAttribute("Include", "RepoLock.Tasks"), new XAttribute("Version", package.Version))),
             new XElement("ItemGroup", adaptors.Select(a => new XElement("Adaptor", new XAttribute("Include", a)))));

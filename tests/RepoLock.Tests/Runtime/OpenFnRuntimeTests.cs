@@ -41,7 +41,7 @@ public class OpenFnRuntimeTests : IClassFixture<InstallFixture>, IDisposable
     public async Task The_real_language_common_installs_from_the_npm_registry_and_runs()
     {
         var layout = new RepoLayout(_dir.Combine("real-repo"));
-        var settings = new RepoLockSettings { NpmCacheDir = _fx.NpmCache.Path };
+        var settings = new RepoLockSettings { NpmCacheDir = _fx.NpmCache.Path, CreateRepoDir = true };
 
         var result = await new AdaptorRepo(layout, settings).EnsureInstalledAsync([AdaptorSpecifier.Parse("@openfn/language-common@3.3.4")], default);
 
