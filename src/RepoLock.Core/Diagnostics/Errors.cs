@@ -52,4 +52,8 @@ internal static class Errors
 
     public static RepoLockException BadManifest(string path, string detail) => new(ErrorCodes.ManifestCorrupt,
         $"The repo manifest {path} is not a valid OpenFn repo manifest ({detail}). RepoLock will not overwrite it: fix or remove it by hand.");
+
+    public static RepoLockException UnlockRefused(string alias, string lockDir, string holder, string why) => new(ErrorCodes.UnlockRefused,
+        $"Lock {lockDir} ({alias}) is held by {holder}, and its holder is not judged dead ({why}). Not removed; nothing was changed. " +
+        "Wait for the holder, stop it, or use --force if you know it is gone (a live holder would then install alongside the next one).");
 }
