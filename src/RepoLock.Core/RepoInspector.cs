@@ -38,7 +38,7 @@ public sealed class RepoInspector
     /// <summary>The repo folder, as a full path.</summary>
     public string Root => _layout.Root;
 
-    /// <summary>Adaptors (by any trace), held locks and debris, as they are now.</summary>
+    /// <summary>Adaptors (by any trace: sentinel, folder, manifest entry or held lock), held locks and debris, as they are now.</summary>
     /// <exception cref="RepoLockException">RL4001 when the repo manifest is not an OpenFn manifest.</exception>
     public RepoStatus Inspect()
     {
@@ -47,7 +47,7 @@ public sealed class RepoInspector
         var sentinels = RepoScan.SentinelAliases(_layout).ToHashSet(StringComparer.Ordinal);
         var folders = RepoScan.FolderAliases(_layout).ToHashSet(StringComparer.Ordinal);
         var listed = RepoScan.ManifestAliases(RepoManifest.Read(_layout.ManifestPath)).ToHashSet(StringComparer.Ordinal);
-        var adaptors = sentinels.Union(folders).Union(listed).Order(StringComparer.Ordinal)
+        var adaptors = sentinels.Union(folders).Union(listed).Union(locked.Where(a => RepoScan.TryParseAlias(a) is not null)).Order(StringComparer.Ordinal)
             .Select(alias => Describe(alias, sentinels.Contains(alias), listed.Contains(alias), locked.Contains(alias)))
             .ToList();
         return new RepoStatus(_layout.Root, adaptors, locks, DebrisScan.Find(_layout, _locks.Self, _settings.StaleAge));

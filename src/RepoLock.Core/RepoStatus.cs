@@ -2,7 +2,7 @@ namespace RepoLock.Core;
 
 /// <summary>What a repo holds now: adaptors, locks and debris (<see cref="RepoInspector.Inspect"/>).</summary>
 /// <param name="Root">The repo folder.</param>
-/// <param name="Adaptors">Every alias with a sentinel, a folder or a manifest entry, by alias.</param>
+/// <param name="Adaptors">Every alias with a sentinel, a folder, a manifest entry or a held lock, by alias.</param>
 /// <param name="Locks">Every lock held, by alias.</param>
 /// <param name="Debris">Leftovers of processes that are gone.</param>
 public sealed record RepoStatus(string Root, IReadOnlyList<AdaptorInfo> Adaptors, IReadOnlyList<LockInfo> Locks, IReadOnlyList<RepoDebris> Debris)
