@@ -1,13 +1,12 @@
 using System.Text.Json.Nodes;
 using RepoLock.Tests.Infrastructure;
-using RepoLock.Tests.Package;
 using static RepoLock.Tests.Tool.ToolFixture;
 
 namespace RepoLock.Tests.Tool;
 
 /// <summary>The <c>repolock</c> tool, packed, installed with <c>dotnet tool install</c>, and run as a process on repos filled by real installs.</summary>
-[Collection(PackageCollection.Name)]
-public sealed class RepoLockToolTests : IClassFixture<ToolFixture>
+[Collection(ToolCollection.Name)]
+public sealed class RepoLockToolTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
     private readonly ToolFixture _fixture;

@@ -1,14 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RepoLock.Tests.Infrastructure;
-using RepoLock.Tests.Package;
 using static RepoLock.Tests.Tool.ToolFixture;
 
 namespace RepoLock.Tests.Tool;
 
 /// <summary><c>repolock verify [--fix]</c> and the tool's usage errors, run as a process on repos filled by real installs, then damaged.</summary>
-[Collection(PackageCollection.Name)]
-public sealed class VerifyToolTests : IClassFixture<ToolFixture>
+[Collection(ToolCollection.Name)]
+public sealed class VerifyToolTests
 {
     private readonly ToolFixture _fixture;
 
