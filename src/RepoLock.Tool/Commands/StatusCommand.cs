@@ -36,7 +36,7 @@ internal static class StatusCommand
         foreach (var a in status.Adaptors)
         {
             adaptors.Add(a.Name, a.Version, Show.Bytes(a.Bytes), Show.Time(a.InstalledAt), a.Host is null ? "-" : $"{a.Host} pid {a.ProcessId}",
-                Show.YesNo(a.Listed), a.Digest is null ? "no digest" : "yes", State(a));
+                Show.YesNo(a.Listed), !a.HasSentinel ? "-" : a.Digest is null ? "no digest" : "yes", State(a));
         }
 
         adaptors.WriteTo(output);

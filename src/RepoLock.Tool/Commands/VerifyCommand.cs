@@ -20,22 +20,19 @@ internal static class VerifyCommand
             var json = parsed.GetValue(CommonOptions.Json);
             var inspector = new RepoInspector(repo, settings);
             var found = inspector.Verify(Progress(json));
+            var fixing = parsed.GetValue(fix);
+            if (!json)
+            {
+                Write(found, Console.Out);
+            }
+
             IReadOnlyList<RepoProblem> left = found;
-            if (parsed.GetValue(fix) && found.Count > 0)
+            if (fixing && found.Count > 0)
             {
                 var log = new ConsoleLog(json ? Console.Error : Console.Out);
                 await new RepoMaintenance(repo, settings, log).FixAsync(found, cancellationToken).ConfigureAwait(false);
                 left = inspector.Verify();
-            }
-
-            if (json)
-            {
-                Show.Json(new { repo = inspector.Root, problems = found, fixedProblems = parsed.GetValue(fix), left });
-            }
-            else
-            {
-                Write(found, Console.Out);
-                if (parsed.GetValue(fix))
+                if (!json)
                 {
                     Console.Out.WriteLine(left.Count == 0 ? "After --fix: no problems left." : $"After --fix: {left.Count} problem(s) left:");
                     if (left.Count > 0)
@@ -43,6 +40,11 @@ internal static class VerifyCommand
                         Write(left, Console.Out);
                     }
                 }
+            }
+
+            if (json)
+            {
+                Show.Json(new { repo = inspector.Root, problems = found, fix = fixing, left });
             }
 
             return left.Count == 0 ? RepoLockCli.Fine : RepoLockCli.Problems;
