@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using RepoLock.Core.Diagnostics;
 using RepoLock.Core.Locking;
 using RepoLock.Core.Platform;
 using RepoLock.Core.Repo;
@@ -21,7 +22,7 @@ public sealed class RepoInspector
     /// <summary>A repo to read. Checks the folder and the settings; writes nothing.</summary>
     /// <param name="repo">The OpenFn repo folder.</param>
     /// <param name="settings">The stale age the locks are judged by; null for the defaults.</param>
-    /// <exception cref="RepoLockException">RL1003 for a bad folder, RL1006 for a bad setting.</exception>
+    /// <exception cref="RepoLockException">RL1003 for a bad or missing folder, RL1006 for a bad setting.</exception>
     public RepoInspector(string repo, RepoLockSettings? settings = null)
         : this(new RepoLayout(repo), settings ?? new RepoLockSettings(), MachineIdentity.Current)
     {
@@ -30,6 +31,11 @@ public sealed class RepoInspector
     internal RepoInspector(RepoLayout layout, RepoLockSettings settings, MachineIdentity self)
     {
         settings.Validate();
+        if (!Directory.Exists(layout.Root))
+        {
+            throw Errors.BadRepo(layout.Root, "it does not exist (a repo to inspect or maintain is one a build has filled)");
+        }
+
         _layout = layout;
         _settings = settings;
         _locks = new LockService(settings.Lock, self, settings.Time);

@@ -24,7 +24,7 @@ public sealed class RepoMaintenance
     /// <param name="repo">The OpenFn repo folder.</param>
     /// <param name="settings">Stale age and lock timeout (the manifest lock is waited for); null for the defaults.</param>
     /// <param name="log">Where each change is reported; null drops them.</param>
-    /// <exception cref="RepoLockException">RL1003 for a bad folder, RL1006 for a bad setting.</exception>
+    /// <exception cref="RepoLockException">RL1003 for a bad or missing folder, RL1006 for a bad setting.</exception>
     public RepoMaintenance(string repo, RepoLockSettings? settings = null, IRepoLockLog? log = null)
     {
         _settings = settings ?? new RepoLockSettings();

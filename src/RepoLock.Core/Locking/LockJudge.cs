@@ -38,7 +38,7 @@ internal static class LockJudge
         {
             return MachineIdentity.IsProcessAlive(owner.ProcessId, owner.ProcessStart)
                 ? (LockVerdict.Alive, $"its holder, process {owner.ProcessId} on this machine, is running")
-                : (LockVerdict.Unknown, $"its holder, process {owner.ProcessId} on this machine, is gone, but the lock was refreshed under a second ago; a waiter breaks it in a moment");
+                : (LockVerdict.Unknown, $"its holder, process {owner.ProcessId} on this machine, is gone, but the lock cannot be proved its own yet (under two seconds old, or refreshed after its record); waiters break it once it can, or past the stale age");
         }
 
         if (age is not { } a)

@@ -124,6 +124,26 @@ public sealed class RepoLockToolTests
     }
 
     [Fact]
+    public async Task Prune_runs_alongside_a_build_that_installs_a_kept_adaptor_and_both_leave_a_consistent_repo()
+    {
+        var repo = await _fixture.FilledRepoAsync($"{Alpha}@1.0.0", $"{Beta}@1.2.0");
+        var checkpoints = new CheckpointDir(_fixture.NewFolder("checkpoints"));
+        checkpoints.Block(CheckpointDir.AfterMove); // the build has moved gamma into place and is about to list it
+        using var build = ChildProcess.Start("dotnet",
+            [TestPaths.TestHostDll, "install", repo.Root, _fixture.Registry.Url, _fixture.NpmCache.Path, "300", "4", $"{Gamma}@1.0.0"], env: checkpoints.Environment);
+        await checkpoints.WaitReachedAsync(CheckpointDir.AfterMove, Patience, () => build.Output);
+
+        var prune = await Tool.RunAsync(null, "prune", "--keep", $"{Alpha}@1.0.0", $"{Gamma}@1.0.0", "--yes", "--repo", repo.Root);
+        checkpoints.Unblock(CheckpointDir.AfterMove);
+        var buildExit = await build.WaitForExitAsync(Patience);
+
+        Assert.True(prune.ExitCode == 0, prune.Output);
+        Assert.True(buildExit == 0, build.Output);
+        Assert.Equal([Alias(Alpha, "1.0.0"), Alias(Gamma, "1.0.0")], RepoState.AssertConsistent(repo).Order(StringComparer.Ordinal));
+        Assert.Equal([Alias(Alpha, "1.0.0"), Alias(Gamma, "1.0.0")], Dependencies(repo));
+    }
+
+    [Fact]
     public async Task Install_from_the_tool_leaves_the_same_repo_as_the_install_a_build_does()
     {
         var fromCore = await _fixture.FilledRepoAsync($"{Alpha}@1.0.0", $"{Beta}@1.2.0");
