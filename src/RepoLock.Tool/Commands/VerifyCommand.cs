@@ -67,7 +67,8 @@ internal static class VerifyCommand
         }
 
         table.WriteTo(output);
-        output.WriteLine($"{problems.Count} problem(s) in {problems.Select(p => p.Alias).Distinct().Count()} adaptor(s) or debris.");
+        var debris = problems.Count(p => p.Kind == RepoProblemKind.Debris);
+        output.WriteLine($"{problems.Count} problem(s): {problems.Where(p => p.Alias is not null).Select(p => p.Alias).Distinct().Count()} adaptor(s), {debris} debris.");
     }
 
     /// <summary>On a terminal, one overwritten line per adaptor checked (a long verify shows it is moving); nothing when redirected.</summary>

@@ -24,6 +24,19 @@ public sealed class RepoLockToolTests
         RepoManifest.Read(layout.ManifestPath)?["dependencies"]?.AsObject().Select(d => d.Key).Order(StringComparer.Ordinal).ToList() ?? [];
 
     [Fact]
+    public void The_tool_package_ships_the_shared_core_next_to_the_command_and_its_README()
+    {
+        using var zip = System.IO.Compression.ZipFile.OpenRead(Tool.Nupkg);
+        var entries = zip.Entries.Select(e => e.FullName).ToList();
+
+        Assert.Contains("tools/net8.0/any/repolock.dll", entries);
+        Assert.Contains("tools/net8.0/any/RepoLock.Core.dll", entries);
+        Assert.Contains("tools/net8.0/any/DotnetToolSettings.xml", entries);
+        Assert.Contains("README.md", entries);
+        Assert.True(File.Exists(Tool.Command), $"dotnet tool install wrote no {Tool.Command}");
+    }
+
+    [Fact]
     public async Task Status_shows_each_installed_adaptor_with_its_sentinel_details_as_json_and_as_a_table()
     {
         var repo = await _fixture.FilledRepoAsync($"{Alpha}@1.0.0", $"{Beta}@1.2.0");
