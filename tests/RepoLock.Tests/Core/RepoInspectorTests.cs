@@ -63,6 +63,19 @@ public sealed class RepoInspectorTests : IDisposable
     }
 
     [Fact]
+    public void A_forced_unlock_breaks_a_live_holders_lock_and_the_holder_finds_it_lost()
+    {
+        var target = _layout.LockTarget("x_1.0.0");
+        using var held = new LockService(new LockSettings()).TryCreate(LockService.LockDirFor(target), "a test")!;
+
+        var removed = new RepoMaintenance(_layout.Root).Unlock("x_1.0.0", force: true);
+
+        Assert.True(removed);
+        Assert.False(Directory.Exists(held.LockDir));
+        Assert.Equal(ErrorCodes.LockLost, Assert.Throws<RepoLockException>(() => held.ThrowIfLost("x@1.0.0")).Code);
+    }
+
+    [Fact]
     public void The_prune_plan_keeps_what_is_named_every_version_of_a_name_kept_by_tag_and_with_older_than_only_older_installs()
     {
         var old = DateTimeOffset.UtcNow.AddDays(-40);
