@@ -76,6 +76,7 @@ public sealed class RepoLockToolTests
         var held = json["locks"]!.AsArray().Single(l => l!["alias"]!.GetValue<string>() == Alias(Gamma, "1.0.0"))!;
         Assert.Equal("alive", held["verdict"]!.GetValue<string>());
         Assert.Equal(pid, held["processId"]!.GetValue<int>());
+        Assert.InRange(held["age"]!.GetValue<double>(), 0, 300); // seconds since the holder's last refresh, a number for scripts
         Assert.Contains($"install {Gamma}@1.0.0", held["holder"]!.GetValue<string>());
         Assert.True(Adaptor(json, Alias(Gamma, "1.0.0")) is { } gamma && !gamma["installed"]!.GetValue<bool>());
         Assert.True(unlock.ExitCode == 2, unlock.Output);
