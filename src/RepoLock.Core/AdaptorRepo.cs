@@ -108,7 +108,7 @@ public sealed class AdaptorRepo
         {
             if (Directory.Exists(_layout.Root))
             {
-                RepoDebris.Sweep(_layout, _settings.StaleAge, _log); // what killed processes left, judged by the server's clock
+                DebrisSweeper.Sweep(_layout, _settings.StaleAge, _log); // what killed processes left, judged by the server's clock
             }
 
             using var slots = new SemaphoreSlim(Math.Max(1, _settings.MaxParallel));

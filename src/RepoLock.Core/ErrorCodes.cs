@@ -2,7 +2,7 @@ namespace RepoLock.Core;
 
 /// <summary>
 /// Every RepoLock diagnostic code. Codes are stable: scripts and tests match on them, never on the text.
-/// RL1xxx input, RL2xxx locking, RL3xxx installing, RL4xxx repo contents, RL5xxx host. The README's table says what to do for each.
+/// RL1xxx input, RL2xxx locking, RL3xxx installing, RL4xxx repo contents, RL5xxx host, RL7xxx the repolock tool. The README's table says what to do for each.
 /// </summary>
 public static class ErrorCodes
 {
@@ -71,4 +71,16 @@ public static class ErrorCodes
 
     /// <summary>Not the MSBuild of the .NET SDK (raised by the targets, where the task cannot load).</summary>
     public const string UnsupportedHost = "RL5001";
+
+    /// <summary>The repolock tool was given no repo (<c>--repo</c> or <c>REPOLOCK_REPO</c>).</summary>
+    public const string NoRepo = "RL7001";
+
+    /// <summary>An unlock was refused: the lock's holder is not judged dead.</summary>
+    public const string UnlockRefused = "RL7002";
+
+    /// <summary>A prune keep list (<c>--keep-file</c>) could not be read, or a line in it is not a specifier.</summary>
+    public const string BadKeepList = "RL7003";
+
+    /// <summary>A prune was given nothing to keep (<c>--keep</c> or <c>--keep-file</c>); it would remove every adaptor.</summary>
+    public const string NothingKept = "RL7004";
 }

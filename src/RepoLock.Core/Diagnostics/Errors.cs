@@ -78,4 +78,8 @@ internal static class Errors
 
     public static RepoLockException BadAdaptorManifest(string adaptor, string path, string detail) => new(ErrorCodes.BadAdaptorManifest,
         $"Adaptor '{adaptor}': {path} {detail}. The registry served a malformed package; the repo was not changed.");
+
+    public static RepoLockException UnlockRefused(string alias, string lockDir, string holder, string why) => new(ErrorCodes.UnlockRefused,
+        $"Lock {lockDir} ({alias}) is held by {holder}, and its holder is not judged dead ({why}). Not removed; nothing was changed. " +
+        "Wait for the holder, stop it, or use --force if you know it is gone (a live holder would then install alongside the next one).");
 }

@@ -64,26 +64,13 @@ internal sealed class StagingFolder : IDisposable
                 continue; // a link (or a folder gone meanwhile): never followed, never ours
             }
 
-            var marker = TryReadMarker(dir);
-            var age = serverNow is { } now ? now - Directory.GetLastWriteTimeUtc(dir) : TimeSpan.Zero;
-            bool dead;
-            if (marker is null)
-            {
-                dead = age > staleAge; // a folder whose marker was never written: only once clearly abandoned
-            }
-            else if (marker.Alias != alias)
+            var why = WhyAbandoned(dir, self, staleAge, serverNow, out var owner);
+            if (owner is not null && owner != alias)
             {
                 continue;
             }
-            else if (marker.MachineId == self.MachineId)
-            {
-                dead = !MachineIdentity.IsProcessAlive(marker.ProcessId, marker.ProcessStart);
-            }
-            else
-            {
-                dead = age > staleAge;
-            }
 
+            var dead = why is not null;
             if (dead && TryDelete(dir))
             {
                 removed++;
@@ -92,6 +79,33 @@ internal sealed class StagingFolder : IDisposable
         }
 
         return removed;
+    }
+
+    /// <summary>
+    /// Why a staging folder is judged abandoned, or null while its owner may be working: its owner on this machine is gone, or it is
+    /// another machine's (or has no marker) and is older than <paramref name="staleAge"/> by the file server's clock.
+    /// </summary>
+    /// <param name="dir">The staging folder.</param>
+    /// <param name="self">This process, to tell this machine's owners from others.</param>
+    /// <param name="staleAge">How long another machine's folder must be untouched.</param>
+    /// <param name="serverNow">The file server's clock, or null when it could not be read (then nothing foreign is judged abandoned).</param>
+    /// <param name="alias">The alias its marker names, or null without a marker.</param>
+    internal static string? WhyAbandoned(string dir, MachineIdentity self, TimeSpan staleAge, DateTime? serverNow, out string? alias)
+    {
+        var marker = TryReadMarker(dir);
+        alias = marker?.Alias;
+        var age = serverNow is { } now ? now - Directory.GetLastWriteTimeUtc(dir) : TimeSpan.Zero;
+        if (marker is not null && marker.MachineId == self.MachineId)
+        {
+            return MachineIdentity.IsProcessAlive(marker.ProcessId, marker.ProcessStart)
+                ? null
+                : $"staging folder of {marker.Alias}, left by process {marker.ProcessId} on this machine, which is gone";
+        }
+
+        // A folder whose marker was never written, or another machine's: only once clearly abandoned.
+        return age > staleAge
+            ? $"staging folder{(marker is null ? " without a marker" : $" of {marker.Alias} from {marker.Host}")}, untouched for {age.TotalSeconds:0} s (stale age {staleAge.TotalSeconds:0} s)"
+            : null;
     }
 
     public void Dispose() => TryDelete(Path);

@@ -155,6 +155,29 @@ internal static class RepoManifest
         manifest?["dependencies"] is JsonObject deps && deps[spec.Alias] is JsonValue existing
         && existing.TryGetValue<string>(out var current) && current == EntryValue(spec);
 
+    /// <summary>Removes the alias's entry under the repo-wide manifest lock (the tool's prune and fix). Removing an absent entry writes nothing.</summary>
+    public static async Task<bool> RemoveAsync(RepoLayout layout, LockService locks, string alias, CancellationToken cancellationToken)
+    {
+        var gate = Gates.GetOrAdd(layout.ManifestPath, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var handle = await locks.AcquireAsync(layout.ManifestLockTarget, $"update {layout.ManifestPath}", "the repo manifest", cancellationToken)
+                .ConfigureAwait(false);
+            if (Read(layout.ManifestPath) is not { } root || root["dependencies"] is not JsonObject deps || !deps.Remove(alias))
+            {
+                return false;
+            }
+
+            AtomicFile.WriteAllText(layout.ManifestPath, root.ToJsonString(Indented) + "\n");
+            return true;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     /// <summary>The manifest's object, or null if there is no file. A file that is not an OpenFn manifest is an error, never overwritten.</summary>
     public static JsonObject? Read(string manifestPath)
     {

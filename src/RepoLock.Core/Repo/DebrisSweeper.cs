@@ -9,7 +9,7 @@ namespace RepoLock.Core.Repo;
 /// follows a link and never fails a build. Staging folders are removed per alias by <see cref="Install.StagingFolder"/>, which can prove
 /// their owner dead.
 /// </summary>
-internal static class RepoDebris
+internal static class DebrisSweeper
 {
     /// <returns>How many entries were removed.</returns>
     public static int Sweep(RepoLayout layout, TimeSpan staleAge, IRepoLockLog log)

@@ -1,0 +1,152 @@
+using RepoLock.Core.Diagnostics;
+using RepoLock.Core.Install;
+using RepoLock.Core.Locking;
+using RepoLock.Core.Platform;
+using RepoLock.Core.Repo;
+
+namespace RepoLock.Core;
+
+/// <summary>
+/// The changes the people who run a repo make (the <c>repolock</c> tool's unlock, verify --fix and prune), each under the locks builds use
+/// and in the order that never lets anything look installed that is not: sentinel first, then the manifest entry, then the folder (moved
+/// aside, then deleted). An alias whose lock a live holder has is skipped, never waited for: it is being installed. Safe while builds run.
+/// </summary>
+public sealed class RepoMaintenance
+{
+    private const int ForceAttempts = 5;
+    private readonly RepoLayout _layout;
+    private readonly RepoLockSettings _settings;
+    private readonly LockService _locks;
+    private readonly RepoInspector _inspector;
+    private readonly IRepoLockLog _log;
+
+    /// <summary>A repo to change. Checks the folder and the settings; writes nothing.</summary>
+    /// <param name="repo">The OpenFn repo folder.</param>
+    /// <param name="settings">Stale age and lock timeout (the manifest lock is waited for); null for the defaults.</param>
+    /// <param name="log">Where each change is reported; null drops them.</param>
+    /// <exception cref="RepoLockException">RL1003 for a bad or missing folder, RL1006 for a bad setting.</exception>
+    public RepoMaintenance(string repo, RepoLockSettings? settings = null, IRepoLockLog? log = null)
+    {
+        _settings = settings ?? new RepoLockSettings();
+        _layout = new RepoLayout(repo);
+        _log = log ?? NullLog.Instance;
+        var self = MachineIdentity.Current;
+        _inspector = new RepoInspector(_layout, _settings, self);
+        _locks = new LockService(_settings.Lock, self, _settings.Time, _log);
+    }
+
+    /// <summary>
+    /// Removes the lock on <paramref name="alias"/> through the waiters' break path (moved aside, checked to be the lock judged, deleted), when
+    /// its holder is judged dead now; with <paramref name="force"/> whatever the verdict.
+    /// </summary>
+    /// <returns>true when this call removed it; false when it was not held (or was released meanwhile).</returns>
+    /// <exception cref="RepoLockException">RL7002 when its holder is not judged dead and <paramref name="force"/> is false; nothing was changed.</exception>
+    public bool Unlock(string alias, bool force)
+    {
+        for (var attempt = 0; attempt < ForceAttempts; attempt++)
+        {
+            if (_inspector.FindLock(alias) is not { } held)
+            {
+                return false;
+            }
+
+            if (held.Verdict != LockVerdict.Dead && !force)
+            {
+                throw Errors.UnlockRefused(alias, held.LockDir, held.Holder, held.Why);
+            }
+
+            if (StaleLock.TryBreak(held.LockDir, held.LastRefreshUtc))
+            {
+                _log.Info($"RepoLock: removed the lock {held.LockDir} ({held.Verdict.ToString().ToLowerInvariant()}: {held.Why}).");
+                return true;
+            }
+
+            // Refreshed or replaced between our look and the break: judge the new state again.
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Removes one adaptor under its alias lock: sentinel, manifest entry, then the folder moved aside into a staging folder and deleted.
+    /// </summary>
+    /// <returns>false when its lock is held by a live holder (it is being installed): nothing was changed.</returns>
+    public async Task<bool> RemoveAdaptorAsync(string alias, string purpose, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(alias);
+        using var held = TryLock(alias, purpose);
+        if (held is null)
+        {
+            return false;
+        }
+
+        await RemoveHeldAsync(alias, held, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Repairs what is safe to repair, each alias under its lock and judged again from fresh data first: lists installed adaptors the
+    /// manifest lacks; removes damaged adaptors, half-installs, sentinels without folders and manifest entries without adaptors (so the
+    /// next build reinstalls what it needs); deletes debris judged abandoned again.
+    /// </summary>
+    /// <returns>The problems left: those whose alias was locked by a live holder, or that could not be removed.</returns>
+    public async Task<IReadOnlyList<RepoProblem>> FixAsync(IReadOnlyList<RepoProblem> problems, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        var left = new List<RepoProblem>();
+        foreach (var group in problems.Where(p => p.Alias is not null).GroupBy(p => p.Alias!, StringComparer.Ordinal))
+        {
+            using var held = TryLock(group.Key, "repolock verify --fix");
+            if (held is null)
+            {
+                left.AddRange(group);
+                continue;
+            }
+
+            var now = _inspector.Recheck(group.Key);
+            if (now.Any(p => p.Kind != RepoProblemKind.NotInManifest))
+            {
+                await RemoveHeldAsync(group.Key, held, cancellationToken).ConfigureAwait(false);
+            }
+            else if (now.Count > 0 && RepoScan.TryParseAlias(group.Key) is { } spec)
+            {
+                held.ThrowIfLost(spec.ToString());
+                await RepoManifest.AddAsync(_layout, _locks, spec, cancellationToken).ConfigureAwait(false);
+                _log.Info($"RepoLock: listed {group.Key} in {_layout.ManifestPath} again.");
+            }
+        }
+
+        foreach (var debris in problems.Where(p => p.Kind == RepoProblemKind.Debris))
+        {
+            if (DebrisScan.TryRemove(_layout, new RepoDebris(debris.Path, debris.Detail, 0), _locks.Self, _settings.StaleAge))
+            {
+                _log.Info($"RepoLock: deleted {debris.Path} ({debris.Detail}).");
+            }
+            else if (Path.Exists(debris.Path))
+            {
+                left.Add(debris);
+            }
+        }
+
+        return left;
+    }
+
+    private LockHandle? TryLock(string alias, string purpose) => _locks.StartWaiting(_layout.LockTarget(alias), alias).TryAcquire(purpose);
+
+    private async Task RemoveHeldAsync(string alias, LockHandle held, CancellationToken cancellationToken)
+    {
+        held.ThrowIfLost(alias);
+        AtomicFile.TryDelete(_layout.SentinelPath(alias)); // first: from here on nothing looks installed
+        await RepoManifest.RemoveAsync(_layout, _locks, alias, cancellationToken).ConfigureAwait(false);
+        var folder = _layout.AdaptorDir(alias);
+        if (Directory.Exists(folder))
+        {
+            held.ThrowIfLost(alias);
+            using var staging = StagingFolder.Create(_layout, alias, _locks.Self);
+            Directory.CreateDirectory(staging.Trash);
+            Directory.Move(folder, Path.Combine(staging.Trash, Guid.NewGuid().ToString("N")));
+        } // disposing the staging folder deletes what was moved aside
+
+        _log.Info($"RepoLock: removed {alias} (sentinel, manifest entry, folder).");
+    }
+}

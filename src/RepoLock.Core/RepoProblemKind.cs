@@ -1,0 +1,26 @@
+namespace RepoLock.Core;
+
+/// <summary>What <see cref="RepoInspector.Verify"/> can find wrong. <see cref="RepoMaintenance.FixAsync"/> repairs each as the README's table says.</summary>
+public enum RepoProblemKind
+{
+    /// <summary>The adaptor's <c>package.json</c> is unreadable or names another package or version. Fix: remove the adaptor so the next build reinstalls it.</summary>
+    WrongPackage,
+
+    /// <summary>A dependency of the adaptor (or of one of its dependencies) does not resolve inside its folder. Fix: remove the adaptor.</summary>
+    MissingDependency,
+
+    /// <summary>Installed, but the repo manifest does not list it. Fix: list it again.</summary>
+    NotInManifest,
+
+    /// <summary>A sentinel whose adaptor folder is missing. Fix: remove the sentinel (and manifest entry).</summary>
+    SentinelWithoutFolder,
+
+    /// <summary>An adaptor folder without a sentinel and without a lock (a half-install). Fix: move it aside and delete it.</summary>
+    FolderWithoutSentinel,
+
+    /// <summary>A manifest entry for an adaptor that is not installed. Fix: remove the entry.</summary>
+    ManifestEntryWithoutAdaptor,
+
+    /// <summary>A leftover of a process that is gone (<see cref="RepoDebris"/>). Fix: delete it.</summary>
+    Debris,
+}

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Globalization;
+using RepoLock.Core;
+using RepoLock.Tool.Output;
+
+namespace RepoLock.Tool.Commands;
+
+/// <summary><c>repolock install &lt;spec&gt;...</c>: the very install a build does (<see cref="AdaptorRepo.EnsureInstalledAsync"/>), same options, same summary line.</summary>
+internal static class InstallCommand
+{
+    public static Command Create()
+    {
+        var specs = new Argument<string[]>("spec") { Description = "Adaptors: name@version, name@latest/next, or a name (latest).", Arity = ArgumentArity.OneOrMore };
+        var registry = new Option<string?>("--registry") { Description = "npm registry URL (RepoLockRegistry).", HelpName = "url" };
+        var offline = new Option<bool>("--offline") { Description = "Install from npm's cache only (RepoLockOffline)." };
+        var maxParallel = new Option<int?>("--max-parallel") { Description = "Adaptors installed at once (RepoLockMaxParallel; default 4).", HelpName = "n" };
+        var lockTimeout = new Option<int?>("--lock-timeout") { Description = "Seconds to wait for a lock a live peer keeps fresh (RepoLockLockTimeout; default 900).", HelpName = "seconds" };
+        var installTimeout = new Option<int?>("--install-timeout") { Description = "Seconds one npm install may run (RepoLockInstallTimeout; default 600).", HelpName = "seconds" };
+        var npmPath = new Option<string?>("--npm-path") { Description = "The npm executable (RepoLockNpmPath).", HelpName = "path" };
+        var command = new Command("install", "Install adaptors exactly as a build does: same specifiers, tags resolved, same locks, same summary line.");
+        command.Arguments.Add(specs);
+        foreach (var option in new Option[] { registry, offline, maxParallel, lockTimeout, CommonOptions.StaleAge, installTimeout, npmPath })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            static string? Text(int? value) => value?.ToString(CultureInfo.InvariantCulture);
+            var settings = CommonOptions.Settings(parsed, new Dictionary<string, string?>
+            {
+                ["RepoLockRegistry"] = parsed.GetValue(registry),
+                ["RepoLockOffline"] = parsed.GetValue(offline) ? "true" : null,
+                ["RepoLockMaxParallel"] = Text(parsed.GetValue(maxParallel)),
+                ["RepoLockLockTimeout"] = Text(parsed.GetValue(lockTimeout)),
+                ["RepoLockInstallTimeout"] = Text(parsed.GetValue(installTimeout)),
+                ["RepoLockNpmPath"] = parsed.GetValue(npmPath),
+            });
+            var adaptors = parsed.GetValue(specs)!.Select(s => AdaptorSpecifier.Parse(s)).ToList(); // all parsed before anything is written
+            var json = parsed.GetValue(CommonOptions.Json);
+            var repo = new AdaptorRepo(CommonOptions.RepoOf(parsed), settings, new ConsoleLog(json ? Console.Error : Console.Out));
+            var result = await repo.EnsureInstalledAsync(adaptors, cancellationToken).ConfigureAwait(false);
+            if (json)
+            {
+                Show.Json(new
+                {
+                    repo = repo.Root,
+                    adaptors = result.Adaptors.Select(r => new
+                    {
+                        alias = r.Adaptor.Alias, name = r.Adaptor.Name, version = r.Adaptor.VersionText, outcome = r.Outcome,
+                        durationMs = (long)r.Duration.TotalMilliseconds, path = r.AdaptorPath, sentinel = r.SentinelPath,
+                    }),
+                    failures = result.Failures.Select(f => new { code = f.Code, message = f.Message }),
+                });
+            }
+
+            foreach (var failure in result.Failures)
+            {
+                await Console.Error.WriteLineAsync($"repolock: error {failure.Code}: {failure.Message}").ConfigureAwait(false);
+            }
+
+            return result.Succeeded ? RepoLockCli.Fine : RepoLockCli.Problems;
+        });
+        return command;
+    }
+}

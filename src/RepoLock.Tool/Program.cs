@@ -1,0 +1,3 @@
+using RepoLock.Tool;
+
+return await RepoLockCli.RunAsync(args).ConfigureAwait(false);
