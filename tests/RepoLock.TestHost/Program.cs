@@ -4,7 +4,8 @@ using RepoLock.Core;
 // Usage:
 //   install <repo> <registry|-> <npmCache|-> <staleSeconds> <maxParallel> <spec>...   prints one JSON line per adaptor: {alias, outcome}
 //   counter <target> <counterFile> <rounds> <staleSeconds> [heartbeatSeconds]       increments the counter under the lock, rounds times
-//   hold <target> <staleSeconds> [heartbeatSeconds]                                 prints LOCKED, holds until stdin ends or "release", prints RELEASED
+//   hold <target> <staleSeconds> [heartbeatSeconds|-] [leaseGraceSeconds]           prints LOCKED, holds until stdin ends or "release", prints RELEASED;
+//                                                                                   on "check" prints STILL-HELD or LOST <code> (the lost-lock check before a change)
 var verb = args.Length > 0 ? args[0] : "";
 var log = new ConsoleLog();
 try
@@ -55,13 +56,29 @@ try
 
         case "hold":
         {
-            var locks = new LockService(new LockSettings { StaleAge = Seconds(args[2]), Heartbeat = OptionalSeconds(args, 3), Timeout = TimeSpan.FromSeconds(600) }, log: log);
+            var settings = new LockSettings { StaleAge = Seconds(args[2]), Heartbeat = OptionalSeconds(args, 3), Timeout = TimeSpan.FromSeconds(600) };
+            settings = OptionalSeconds(args, 4) is { } grace ? settings with { LeaseGrace = grace } : settings;
+            var locks = new LockService(settings, log: log);
             using (var held = await locks.AcquireAsync(args[1], "hold for a test", "hold", default))
             {
                 Console.WriteLine("LOCKED");
                 Console.Out.Flush();
                 while (Console.ReadLine() is { } line && line != "release")
                 {
+                    if (line == "check")
+                    {
+                        try
+                        {
+                            held.ThrowIfLost("hold");
+                            Console.WriteLine("STILL-HELD");
+                        }
+                        catch (RepoLockException e)
+                        {
+                            Console.WriteLine($"LOST {e.Code}");
+                        }
+
+                        Console.Out.Flush();
+                    }
                 }
             }
 
@@ -82,7 +99,7 @@ catch (RepoLockException e)
 
 static TimeSpan Seconds(string text) => TimeSpan.FromSeconds(double.Parse(text, System.Globalization.CultureInfo.InvariantCulture));
 
-static TimeSpan? OptionalSeconds(string[] args, int index) => args.Length > index ? Seconds(args[index]) : null;
+static TimeSpan? OptionalSeconds(string[] args, int index) => args.Length > index && args[index] != "-" ? Seconds(args[index]) : null;
 
 internal sealed class ConsoleLog : IRepoLockLog
 {
