@@ -6,6 +6,7 @@ using RepoLock.Core;
 //   counter <target> <counterFile> <rounds> <staleSeconds> [heartbeatSeconds]       increments the counter under the lock, rounds times
 //   hold <target> <staleSeconds> [heartbeatSeconds|-] [leaseGraceSeconds]           prints LOCKED, holds until stdin ends or "release", prints RELEASED;
 //                                                                                   on "check" prints STILL-HELD or LOST <code> (the lost-lock check before a change)
+//   alive <pid> <processStart>                                                      prints ALIVE or GONE: what a waiter on this machine concludes
 var verb = args.Length > 0 ? args[0] : "";
 var log = new ConsoleLog();
 try
@@ -86,8 +87,12 @@ try
             return 0;
         }
 
+        case "alive":
+            Console.WriteLine(MachineIdentity.IsProcessAlive(int.Parse(args[1]), args[2]) ? "ALIVE" : "GONE");
+            return 0;
+
         default:
-            Console.Error.WriteLine("usage: install|counter|hold ...");
+            Console.Error.WriteLine("usage: install|counter|hold|alive ...");
             return 2;
     }
 }
