@@ -95,7 +95,7 @@ internal static partial class NativeFs
     }
 
     /// <summary>
-    /// Device, inode and mtime of <paramref name="path"/> (not following a final symlink), or null if it does not exist. statx with
+    /// Device, inode and mtime of <paramref name="path"/> (not following a final symlink), or null if it does not exist or cannot be read. statx with
     /// AT_STATX_FORCE_SYNC: on NFS and FUSE the kernel asks the server instead of answering from its attribute cache (a file server's own
     /// cache, such as sshfs's, still applies). Where statx is missing the stamp has no identity (<see cref="DirStamp.HasIdentity"/>).
     /// </summary>
@@ -115,15 +115,9 @@ internal static partial class NativeFs
                     return new DirStamp(dev, ino, DateTime.UnixEpoch.Ticks + (seconds * TimeSpan.TicksPerSecond) + (nanoseconds / 100));
                 }
 
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno is ENOENT or 20 /* ENOTDIR */)
+                if (Marshal.GetLastPInvokeError() != 38 /* ENOSYS */)
                 {
-                    return null;
-                }
-
-                if (errno != 38 /* ENOSYS */)
-                {
-                    throw new IOException($"Could not stat {path}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).");
+                    return null; // ENOENT, or an error (EACCES, ESTALE) that leaves us nothing to go on: as .NET's Exists, "not there"
                 }
             }
             catch (EntryPointNotFoundException)
