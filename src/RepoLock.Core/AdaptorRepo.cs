@@ -140,10 +140,19 @@ public sealed class AdaptorRepo
                         }
 
                         var installedStarted = _time.GetTimestamp();
-                        var ours = await _installer.InstallAsync(spec, held, cancellationToken).ConfigureAwait(false);
-                        return ours
-                            ? Result(spec, InstallOutcome.Installed, _time.GetElapsedTime(installedStarted))
-                            : Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
+                        try
+                        {
+                            var ours = await _installer.InstallAsync(spec, held, cancellationToken).ConfigureAwait(false);
+                            return ours
+                                ? Result(spec, InstallOutcome.Installed, _time.GetElapsedTime(installedStarted))
+                                : Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
+                        }
+                        catch (RepoLockException e) when (e.Code == ErrorCodes.LockLost && _layout.IsInstalled(spec.Alias))
+                        {
+                            // Our lock was taken over (this build was paused past its lease, or judged stale) and the taker finished: say so.
+                            _log.Info($"RepoLock: {subject}: this build lost its lock ({held.LostReason}); the process that took it over installed the adaptor.");
+                            return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
+                        }
                     }
                 }
                 finally
