@@ -159,21 +159,20 @@ public sealed class AdaptorRepo
                         }
 
                         var installedStarted = _time.GetTimestamp();
-                        bool ours;
                         try
                         {
-                            ours = await _installer.InstallAsync(spec, held, cancellationToken, progress).ConfigureAwait(false);
+                            var ours = await _installer.InstallAsync(spec, held, cancellationToken, progress).ConfigureAwait(false);
+                            return ours
+                                ? Result(spec, InstallOutcome.Installed, _time.GetElapsedTime(installedStarted))
+                                : Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
                         }
                         catch (RepoLockException e) when (e.Code == ErrorCodes.LockLost && _layout.IsInstalledFresh(spec.Alias))
                         {
-                            // We lost the lock and changed nothing since; a peer completed the adaptor meanwhile. Its install stands.
-                            _log.Detail($"RepoLock: {subject}: lost the lock, and a peer completed the install meanwhile.");
-                            ours = false;
+                            // Our lock was taken over (this build was paused past its lease, or judged stale), we changed nothing since,
+                            // and the taker finished: its install stands, and we say so.
+                            _log.Info($"RepoLock: {subject}: this build lost its lock ({held.LostReason}); the process that took it over installed the adaptor.");
+                            return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
                         }
-
-                        return ours
-                            ? Result(spec, InstallOutcome.Installed, _time.GetElapsedTime(installedStarted))
-                            : Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
                     }
                 }
                 finally

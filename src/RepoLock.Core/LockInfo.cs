@@ -13,4 +13,11 @@ namespace RepoLock.Core;
 /// <param name="Why">The reason for the verdict, in words.</param>
 public sealed record LockInfo(
     string Alias, string LockDir, string Holder, string? Host, int? ProcessId, DateTimeOffset? Since, DateTime LastRefreshUtc, TimeSpan? Age,
-    LockVerdict Verdict, string Why);
+    LockVerdict Verdict, string Why)
+{
+    /// <summary>The lock directory's identity and mtime as judged: a break acts on this exact instance only.</summary>
+    internal Platform.DirStamp Stamp { get; init; }
+
+    /// <summary>The owner record's text as judged, or null without one.</summary>
+    internal string? RecordText { get; init; }
+}

@@ -55,7 +55,7 @@ public sealed class RepoMaintenance
                 throw Errors.UnlockRefused(alias, held.LockDir, held.Holder, held.Why);
             }
 
-            if (StaleLock.TryBreak(held.LockDir, held.LastRefreshUtc))
+            if (StaleLock.TryBreak(held.LockDir, held.Stamp, held.RecordText, _log))
             {
                 _log.Info($"RepoLock: removed the lock {held.LockDir} ({held.Verdict.ToString().ToLowerInvariant()}: {held.Why}).");
                 return true;

@@ -4,7 +4,9 @@ using RepoLock.Core;
 // Usage:
 //   install <repo> <registry|-> <npmCache|-> <staleSeconds> <maxParallel> <spec>...   prints one JSON line per adaptor: {alias, outcome}
 //   counter <target> <counterFile> <rounds> <staleSeconds> [heartbeatSeconds]       increments the counter under the lock, rounds times
-//   hold <target> <staleSeconds> [heartbeatSeconds]                                 prints LOCKED, holds until stdin ends or "release", prints RELEASED
+//   hold <target> <staleSeconds> [heartbeatSeconds|-] [leaseGraceSeconds]           prints LOCKED, holds until stdin ends or "release", prints RELEASED;
+//                                                                                   on "check" prints STILL-HELD or LOST <code> (the lost-lock check before a change)
+//   alive <pid> <processStart>                                                      prints ALIVE or GONE: what a waiter on this machine concludes
 //   manifest-add <repo> <spec>...                                                   adds the specs to the repo manifest one by one (each under its lock)
 // With REPOLOCK_TEST_START_GATE=<file>, install, counter and manifest-add print READY (stderr) and start once <file> exists.
 // With REPOLOCK_TEST_CLOCK_SKEW_HOURS=<h>, hold runs on a clock that many hours off (this process's own clock, not the file server's).
@@ -88,13 +90,29 @@ try
 
         case "hold":
         {
-            var locks = new LockService(new LockSettings { StaleAge = Seconds(args[2]), Heartbeat = OptionalSeconds(args, 3), Timeout = TimeSpan.FromSeconds(600) }, time: SkewedClock(), log: log);
+            var settings = new LockSettings { StaleAge = Seconds(args[2]), Heartbeat = OptionalSeconds(args, 3), Timeout = TimeSpan.FromSeconds(600) };
+            settings = OptionalSeconds(args, 4) is { } grace ? settings with { LeaseGrace = grace } : settings;
+            var locks = new LockService(settings, time: SkewedClock(), log: log);
             using (var held = await locks.AcquireAsync(args[1], "hold for a test", "hold", default))
             {
                 Console.WriteLine("LOCKED");
                 Console.Out.Flush();
                 while (Console.ReadLine() is { } line && line != "release")
                 {
+                    if (line == "check")
+                    {
+                        try
+                        {
+                            held.ThrowIfLost("hold");
+                            Console.WriteLine("STILL-HELD");
+                        }
+                        catch (RepoLockException e)
+                        {
+                            Console.WriteLine($"LOST {e.Code}");
+                        }
+
+                        Console.Out.Flush();
+                    }
                 }
             }
 
@@ -102,8 +120,12 @@ try
             return 0;
         }
 
+        case "alive":
+            Console.WriteLine(MachineIdentity.IsProcessAlive(int.Parse(args[1]), args[2]) ? "ALIVE" : "GONE");
+            return 0;
+
         default:
-            Console.Error.WriteLine("usage: install|counter|hold|manifest-add ...");
+            Console.Error.WriteLine("usage: install|counter|hold|manifest-add|alive ...");
             return 2;
     }
 }
@@ -132,7 +154,7 @@ static TimeProvider SkewedClock() =>
 
 static TimeSpan Seconds(string text) => TimeSpan.FromSeconds(double.Parse(text, System.Globalization.CultureInfo.InvariantCulture));
 
-static TimeSpan? OptionalSeconds(string[] args, int index) => args.Length > index ? Seconds(args[index]) : null;
+static TimeSpan? OptionalSeconds(string[] args, int index) => args.Length > index && args[index] != "-" ? Seconds(args[index]) : null;
 
 internal sealed class ConsoleLog : IRepoLockLog
 {

@@ -4,7 +4,7 @@ using RepoLock.Core;
 
 namespace RepoLock.Bench.Measurements;
 
-/// <summary>6. A holder is SIGKILLed; how long until a waiter on the same machine has the lock.</summary>
+/// <summary>6. A holder is SIGKILLed; how long until a waiter on the same machine, and one seeing it from another PID namespace, has the lock.</summary>
 public static class Recovery
 {
     public static async Task<Section> RunAsync(BenchContext ctx)
@@ -16,37 +16,29 @@ public static class Recovery
             $"The bench then waits for the same lock with `LockService.AcquireAsync` (default settings: poll {settings.PollInterval.TotalMilliseconds:0} ms, fast recovery on) and, " +
             "once it has seen the lock held at least once, SIGKILLs the holder. Figure: time from the kill to the waiter holding the lock " +
             $"(the holder's owner record proves it dead). Without the owner record a waiter would wait out the stale age, {settings.StaleAge.TotalSeconds:0} s. " +
-            $"{ctx.Size.RecoveryRepeats} repetitions.";
+            $"{ctx.Size.RecoveryRepeats} repetitions. Then once with the holder in another PID namespace (`unshare --pid --fork --mount-proc`, " +
+            "as a build in another pod or on another machine): its pid proves nothing here, so only its lease can tell (renewed every " +
+            $"{settings.EffectiveLeaseInterval.TotalSeconds:0} s, grace {settings.EffectiveLeaseGrace.TotalSeconds:0} s).";
         section.Columns = ["Figure", "Value"];
         var times = new List<double>();
         for (var r = 0; r < ctx.Size.RecoveryRepeats; r++)
         {
-            var dir = ctx.NewFolder("recovery");
-            var target = new RepoLayout(dir).LockTarget("@fixture/language-alpha_1.0.0");
-            using var holder = ChildProcess.Start("dotnet", [ctx.Paths.TestHostDll, "hold", target, settings.StaleAge.TotalSeconds.ToString(Fmt.Inv)]);
-            await holder.WaitForLineAsync("LOCKED", TimeSpan.FromSeconds(60));
-            var log = new WaitLog();
-            var locks = new LockService(settings, log: log);
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(settings.StaleAge.TotalSeconds + 60));
-            var waiter = Task.Run(() => locks.AcquireAsync(target, "recovery bench", "recovery bench", cts.Token));
-            // The waiter must have found the lock held (and be sleeping between polls) before the kill.
-            await Task.Delay(settings.PollInterval + TimeSpan.FromMilliseconds(150));
-            if (waiter.IsCompleted)
+            if (await KillAndTakeOverAsync(ctx, settings, section, []) is { } ms)
             {
-                section.Errors.Add("the waiter got the lock while the holder was alive");
-                (await waiter).Dispose();
-                continue;
+                times.Add(ms);
+                ctx.Progress($"recovery {r + 1}/{ctx.Size.RecoveryRepeats}: {times[^1]:0} ms");
             }
+        }
 
-            var killed = Stopwatch.StartNew();
-            holder.Kill();
-            using var held = await waiter;
-            times.Add(killed.Elapsed.TotalMilliseconds);
-            ctx.Progress($"recovery {r + 1}/{ctx.Size.RecoveryRepeats}: {times[^1]:0} ms");
-            if (!log.TookOver)
-            {
-                section.Notes.Add("The waiter did not log a takeover in one repetition (the holder released the lock itself?).");
-            }
+        double? otherNamespace = null;
+        if (UnshareWorks())
+        {
+            otherNamespace = await KillAndTakeOverAsync(ctx, settings, section, ["unshare", "--pid", "--fork", "--mount-proc"]);
+            ctx.Progress($"recovery from another PID namespace: {otherNamespace:0} ms");
+        }
+        else
+        {
+            section.Notes.Add("unshare --pid --fork --mount-proc does not work here (it needs root): no figure for another PID namespace.");
         }
 
         if (times.Count == 0)
@@ -58,18 +50,77 @@ public static class Recovery
         section.Row("SIGKILL → waiter holds the lock, median", Fmt.Ms(median));
         section.Row("max", Fmt.Ms(times.Max()));
         section.Row("all", string.Join(", ", times.Select(t => t.ToString("0", Fmt.Inv))) + " ms");
-        section.Row("stale age (without the owner record, or from another machine)", $"{settings.StaleAge.TotalSeconds:0} s");
+        if (otherNamespace is { } other)
+        {
+            section.Row("SIGKILL of a holder in another PID namespace → waiter holds the lock (the lease)", Fmt.Ms(other));
+        }
+
+        section.Row("stale age (a Node worker's lock)", $"{settings.StaleAge.TotalSeconds:0} s");
         section.Figures.Add(new()
         {
             ["takeoverMs"] = times.Select(t => Fmt.R(t, 1)).ToList(),
             ["medianMs"] = Fmt.R(median, 1),
             ["maxMs"] = Fmt.R(times.Max(), 1),
+            ["otherPidNamespaceMs"] = otherNamespace is { } o ? Fmt.R(o, 1) : null,
+            ["leaseGraceSeconds"] = settings.EffectiveLeaseGrace.TotalSeconds,
             ["staleAgeSeconds"] = settings.StaleAge.TotalSeconds,
             ["pollIntervalMs"] = settings.PollInterval.TotalMilliseconds,
         });
         section.Target("SIGKILL of a holder → same-machine waiter takes over (max)", "< 2 s", $"{Fmt.Ms(times.Max())} (median {Fmt.Ms(median)}; stale age {settings.StaleAge.TotalSeconds:0} s)",
             times.Max() < 2000);
+        if (otherNamespace is { } ns)
+        {
+            section.Target("SIGKILL of a holder in another PID namespace → takeover", "< 20 s", $"{Fmt.Ms(ns)} (stale age {settings.StaleAge.TotalSeconds:0} s)", ns < 20_000);
+        }
+
         return section;
+    }
+
+    /// <summary>One round: a holder (behind <paramref name="prefix"/>) takes the lock, a waiter waits, the holder is killed; ms to takeover.</summary>
+    private static async Task<double?> KillAndTakeOverAsync(BenchContext ctx, LockSettings settings, Section section, string[] prefix)
+    {
+        var dir = ctx.NewFolder("recovery");
+        var target = new RepoLayout(dir).LockTarget("@fixture/language-alpha_1.0.0");
+        string[] command = [.. prefix, "dotnet", ctx.Paths.TestHostDll, "hold", target, settings.StaleAge.TotalSeconds.ToString(Fmt.Inv)];
+        using var holder = ChildProcess.Start(command[0], command[1..]);
+        await holder.WaitForLineAsync("LOCKED", TimeSpan.FromSeconds(60));
+        var log = new WaitLog();
+        var locks = new LockService(settings, log: log);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(settings.StaleAge.TotalSeconds + 60));
+        var waiter = Task.Run(() => locks.AcquireAsync(target, "recovery bench", "recovery bench", cts.Token));
+        // The waiter must have found the lock held (and be sleeping between polls) before the kill.
+        await Task.Delay(settings.PollInterval + TimeSpan.FromMilliseconds(150));
+        if (waiter.IsCompleted)
+        {
+            section.Errors.Add("the waiter got the lock while the holder was alive");
+            (await waiter).Dispose();
+            return null;
+        }
+
+        var killed = Stopwatch.StartNew();
+        holder.Kill();
+        using var held = await waiter;
+        var elapsed = killed.Elapsed.TotalMilliseconds;
+        if (!log.TookOver)
+        {
+            section.Notes.Add("The waiter did not log a takeover in one repetition (the holder released the lock itself?).");
+        }
+
+        return elapsed;
+    }
+
+    private static bool UnshareWorks()
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo("unshare", ["--pid", "--fork", "--mount-proc", "true"]) { UseShellExecute = false, RedirectStandardError = true })!;
+            p.WaitForExit();
+            return p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
     }
 
     private sealed class WaitLog : IRepoLockLog

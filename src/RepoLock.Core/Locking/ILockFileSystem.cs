@@ -1,3 +1,5 @@
+using RepoLock.Core.Platform;
+
 namespace RepoLock.Core.Locking;
 
 /// <summary>
@@ -10,4 +12,7 @@ internal interface ILockFileSystem
 
     /// <returns>false if the path does not exist.</returns>
     bool Touch(string path);
+
+    /// <summary>Which directory is at <paramref name="path"/> (device, inode), or null if none; the mtime is read with <see cref="GetMtimeUtc"/>.</summary>
+    DirStamp? Stat(string path) => NativeFs.Stat(path);
 }

@@ -4,16 +4,21 @@ using RepoLock.Core.Platform;
 namespace RepoLock.Core.Locking;
 
 /// <summary>
-/// A held lock. A heartbeat refreshes the lock directory's mtime and checks that the lock is still this holder's: the directory is there,
-/// its owner record is not another holder's, and its mtime is one this holder saw it carry. Otherwise the lock is lost:
-/// <see cref="ThrowIfLost"/> stops the work before it changes the repo.
+/// A held lock. Every lease interval (2 s) it checks that the lock is still this holder's: the same directory (device and inode) is there,
+/// its owner record is not another holder's, and its mtime is one this holder saw it carry; then it renews its lease by rewriting the owner
+/// record with a new counter. Every heartbeat (the stale age / 2, at most 10 s) it also refreshes the directory's mtime, for
+/// proper-lockfile. Otherwise the lock is lost: <see cref="ThrowIfLost"/> stops the work before it changes the repo.
 /// </summary>
 /// <remarks>
-/// On a shared file system the client may cache attributes, so the mtime read back after a refresh can still be the old one, and the new
-/// one shows up a beat later. That is not a lost lock: after a refresh we could not see, a mtime newer than ours by no more than the time
-/// since our mtime last changed (our refreshes cannot carry a later time), and well below half the stale age (the least a takeover's mtime
-/// is past ours), is taken as our own refresh showing up late. The owner record is read by content, which
-/// such caches do not keep, so a RepoLock taker is noticed even while the cached mtime still looks like ours.
+/// <para>A holder that could not renew for longer than <see cref="LockSettings.LeaseFence"/> (it was paused: SIGSTOP, a stalled VM, a
+/// hung mount) counts its lock as lost even if it still looks like its own: a waiter on another host may have judged it dead and be taking
+/// it over. The fence is two renewals short of the grace the record declares, so any renewal the holder starts before then is on the
+/// volume before a waiter's grace can run out.</para>
+/// <para>On a shared file system the client may cache attributes, so the mtime read back after a refresh can still be the old one, and the
+/// new one shows up a beat later. That is not a lost lock: after a refresh we could not see, a mtime newer than ours by no more than the
+/// time since our mtime last changed (our refreshes cannot carry a later time), and well below half the stale age (the least a takeover's
+/// mtime is past ours), is taken as our own refresh showing up late. The owner record is read by content, which such caches do not keep,
+/// so a RepoLock taker is noticed even while the cached mtime still looks like ours.</para>
 /// </remarks>
 internal sealed class LockHandle : IDisposable
 {
@@ -24,29 +29,38 @@ internal sealed class LockHandle : IDisposable
     private readonly LockOwnerRecord _record;
     private readonly IRepoLockLog _log;
     private readonly ILockFileSystem _fs;
-    private readonly TimeSpan _staleAge;
+    private readonly LockSettings _settings;
     private readonly TimeProvider _time;
     private readonly ITimer _timer;
-    private long _changedAt;
+    private readonly DirStamp? _identity;
     private readonly List<DateTime> _seen = [];
+    private long _changedAt;
+    private long _renewedAt;
+    private long _touchedAt;
+    private long _counter;
     private DateTime _mtime;
     private bool _unseenRefresh;
     private bool _recordWritten;
+    private bool _expired;
     private bool _released;
 
-    private LockHandle(string lockDir, DateTime mtime, LockOwnerRecord record, bool recordWritten, LockSettings settings, ILockFileSystem fs, TimeProvider time, IRepoLockLog log)
+    private LockHandle(string lockDir, DirStamp? identity, DateTime mtime, LockOwnerRecord record, long renewedAt, LockSettings settings, ILockFileSystem fs, TimeProvider time, IRepoLockLog log)
     {
         _time = time;
-        _changedAt = time.GetTimestamp();
+        _changedAt = _touchedAt = renewedAt;
+        _renewedAt = renewedAt;
         LockDir = lockDir;
+        _identity = identity;
         _mtime = mtime;
         _seen.Add(mtime);
         _record = record;
-        _recordWritten = recordWritten;
-        _staleAge = settings.StaleAge;
+        _recordWritten = record.LeaseCounter > 0;
+        _counter = record.LeaseCounter;
+        _settings = settings;
         _fs = fs;
         _log = log;
-        _timer = time.CreateTimer(_ => Heartbeat(), null, settings.EffectiveHeartbeat, settings.EffectiveHeartbeat);
+        var interval = settings.EffectiveLeaseInterval;
+        _timer = time.CreateTimer(_ => Refresh(touch: _time.GetElapsedTime(_touchedAt) >= _settings.EffectiveHeartbeat - (interval / 2)), null, interval, interval);
     }
 
     public string LockDir { get; }
@@ -55,8 +69,13 @@ internal sealed class LockHandle : IDisposable
 
     public bool IsLost => LostReason is not null;
 
+    /// <summary>The random token of this acquisition in the owner record.</summary>
+    internal string OwnNonce => _record.Nonce;
+
     internal static LockHandle Take(string lockDir, string purpose, MachineIdentity self, LockSettings settings, ILockFileSystem fs, TimeProvider time, IRepoLockLog log)
     {
+        var started = time.GetTimestamp();
+        var identity = fs.Stat(lockDir);
         var mtime = fs.GetMtimeUtc(lockDir) ?? time.GetUtcNow().UtcDateTime;
         var record = new LockOwnerRecord
         {
@@ -69,20 +88,23 @@ internal sealed class LockHandle : IDisposable
             HeartbeatIntervalMs = (int)settings.EffectiveHeartbeat.TotalMilliseconds,
             LastHeartbeatTicks = mtime.Ticks,
             RepoLockVersion = RepoLockInfo.Version,
+            Nonce = Guid.NewGuid().ToString("N"),
+            LeaseIntervalMs = (int)settings.EffectiveLeaseInterval.TotalMilliseconds,
+            LeaseGraceMs = (int)settings.EffectiveLeaseGrace.TotalMilliseconds,
         };
-        var written = false;
         try
         {
+            record = record with { LeaseCounter = 1 };
             record.Write(lockDir);
-            written = true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Without a record the lock is still valid; waiters just cannot recover fast from our death.
+            record = record with { LeaseCounter = 0 };
             log.Detail($"RepoLock: could not write the owner record for {lockDir}: {e.Message}");
         }
 
-        return new LockHandle(lockDir, mtime, record, written, settings, fs, time, log);
+        return new LockHandle(lockDir, identity is { HasIdentity: true } ? identity : null, mtime, record, started, settings, fs, time, log);
     }
 
     /// <summary>Checks the lock now (a heartbeat) and throws RL2002 if it is no longer ours. Called before every step that changes the repo.</summary>
@@ -95,8 +117,10 @@ internal sealed class LockHandle : IDisposable
         }
     }
 
-    /// <summary>Refresh now (the timer does this on its own; tests call it to avoid waiting).</summary>
-    public void Heartbeat()
+    /// <summary>Check, refresh the mtime and renew the lease now (the timer does this on its own; tests call it to avoid waiting).</summary>
+    public void Heartbeat() => Refresh(touch: true);
+
+    private void Refresh(bool touch)
     {
         try
         {
@@ -107,44 +131,75 @@ internal sealed class LockHandle : IDisposable
                     return;
                 }
 
-                var current = _fs.GetMtimeUtc(LockDir);
-                if (current is null)
+                var started = _time.GetTimestamp();
+                var silent = _time.GetElapsedTime(_renewedAt);
+                if (silent > _settings.LeaseFence)
                 {
-                    MarkLost("the lock directory was removed by another process");
+                    _expired = true;
+                    MarkLost($"this holder could not renew its lease for {silent.TotalSeconds:0.0} s (the process was paused or starved, or the volume hung), " +
+                             $"and after {_settings.EffectiveLeaseGrace.TotalSeconds:0} s a waiter may judge it dead and take the lock over. Keep builds from being suspended while they install");
                     return;
                 }
 
-                if (OtherHolder(LockOwnerRecord.TryRead(LockDir)) is { } other)
+                if (WhyNotOurs(out var current) is { } reason)
                 {
-                    MarkLost($"{other} holds it now: its owner record replaced ours");
+                    MarkLost(reason);
                     return;
                 }
 
-                if (!IsOurs(current.Value))
+                if (touch)
                 {
-                    MarkLost($"its mtime is {current.Value:O}, not the {_mtime:O} this holder last saw: another process took it over");
-                    return;
+                    WriteRecord(touching: true); // if we die between the touch and the next write, the record still describes the lock
+                    if (!_fs.Touch(LockDir))
+                    {
+                        MarkLost("the lock directory was removed by another process");
+                        return;
+                    }
+
+                    var after = _fs.GetMtimeUtc(LockDir) ?? current;
+                    _unseenRefresh = after == current; // same whole second, or a cached attribute: the new mtime may show up later
+                    See(after);
+                    _touchedAt = started;
                 }
 
-                if (!_fs.Touch(LockDir))
-                {
-                    MarkLost("the lock directory was removed by another process");
-                    return;
-                }
-
-                var after = _fs.GetMtimeUtc(LockDir) ?? current.Value;
-                _unseenRefresh = after == current.Value; // same whole second, or a cached attribute: the new mtime may show up later
-
-                See(after);
-                (_record with { LastHeartbeatTicks = _mtime.Ticks }).Write(LockDir);
-                _recordWritten = true;
+                WriteRecord(touching: false);
+                _renewedAt = started;
             }
         }
         catch (Exception e)
         {
-            // A heartbeat runs on a timer thread: it must never take the build host down. The next beat tries again.
-            _log.Detail($"RepoLock: heartbeat of {LockDir} failed: {e.Message}");
+            // Renewals run on a timer thread: they must never take the build host down. The next one tries again (within the fence).
+            _log.Detail($"RepoLock: renewing the lock {LockDir} failed: {e.Message}");
         }
+    }
+
+    private void WriteRecord(bool touching)
+    {
+        (_record with { LastHeartbeatTicks = _mtime.Ticks, LeaseCounter = ++_counter, Touching = touching }).Write(LockDir);
+        _recordWritten = true;
+    }
+
+    /// <summary>Why the lock at <see cref="LockDir"/> is not ours any more, or null while it is.</summary>
+    private string? WhyNotOurs(out DateTime current)
+    {
+        current = default;
+        if (_fs.GetMtimeUtc(LockDir) is not { } mtime)
+        {
+            return "the lock directory was removed by another process";
+        }
+
+        current = mtime;
+        if (_identity is { } ours && _fs.Stat(LockDir) is { } now && !now.SameDirectory(ours))
+        {
+            return $"another lock directory ({now}) stands in its place: another process took the lock over";
+        }
+
+        if (OtherHolder(LockOwnerRecord.TryRead(LockDir)) is { } other)
+        {
+            return $"{other} holds it now: its owner record replaced ours";
+        }
+
+        return IsOurs(mtime) ? null : $"its mtime is {mtime:O}, not the {_mtime:O} this holder last saw: another process took it over";
     }
 
     /// <summary>Whether the lock directory's mtime is one this holder put there.</summary>
@@ -160,7 +215,7 @@ internal sealed class LockHandle : IDisposable
         // stale age, so its mtime is at least half a stale age past our last one.
         var late = mtime - _mtime;
         if (_unseenRefresh && late > TimeSpan.Zero
-            && late <= Min(_time.GetElapsedTime(_changedAt) + WholeSecondSlack, _staleAge / 2))
+            && late <= Min(_time.GetElapsedTime(_changedAt) + WholeSecondSlack, _settings.StaleAge / 2))
         {
             _log.Detail($"RepoLock: {LockDir}: a refresh of ours shows up late (attribute caching): mtime {mtime:O}, {late.TotalSeconds:0.###} s after {_mtime:O}.");
             See(mtime);
@@ -200,7 +255,10 @@ internal sealed class LockHandle : IDisposable
         _log.Warning(ErrorCodes.LockLost, $"RepoLock: lost the lock {LockDir}: {reason}.");
     }
 
-    /// <summary>Release: invalidate the owner record, then rmdir, but only while the lock is still ours.</summary>
+    /// <summary>
+    /// Release: invalidate the owner record, then rmdir, but only while the lock is still ours (a lease that merely expired is still
+    /// released if nobody took the lock meanwhile).
+    /// </summary>
     public void Dispose()
     {
         _timer.Dispose();
@@ -212,7 +270,7 @@ internal sealed class LockHandle : IDisposable
             }
 
             _released = true;
-            if (IsLost || _fs.GetMtimeUtc(LockDir) is not { } current || OtherHolder(LockOwnerRecord.TryRead(LockDir)) is not null || !IsOurs(current))
+            if ((IsLost && !_expired) || WhyNotOurs(out _) is not null)
             {
                 return; // not ours any more: leave the new holder alone
             }

@@ -14,21 +14,26 @@ internal static class LockJudge
     /// <summary>The lock's holder and verdict, or null when the lock is not held (any more).</summary>
     public static LockInfo? Judge(LockService service, string alias, string lockDir)
     {
-        if (NativeFs.GetMtimeUtc(lockDir) is not { } mtime)
+        if (NativeFs.Stat(lockDir) is not { } stamp)
         {
             return null;
         }
 
-        var owner = LockOwnerRecord.TryRead(lockDir);
+        var mtime = stamp.Mtime;
+        var owner = LockOwnerRecord.TryRead(lockDir, out var recordText);
         var serverNow = ServerClock.Probe(Path.GetDirectoryName(lockDir)!);
         var holder = new LockHolderInfo(lockDir, owner, mtime, serverNow);
         var current = owner is not null && !holder.OwnerIsOlderThanLock ? owner : null;
         var age = serverNow - mtime;
 
-        var (verdict, why) = new LockWaiter(service, lockDir, $"inspect {alias}").WhyBreakable(owner, mtime, serverNow) is { } reason
+        var (verdict, why) = new LockWaiter(service, lockDir, $"inspect {alias}").WhyBreakable(owner, recordText, stamp, serverNow) is { } reason
             ? (LockVerdict.Dead, reason)
             : Alive(service, current, age);
-        return new LockInfo(alias, lockDir, holder.Describe(), current?.Host, current?.ProcessId, current?.AcquiredAt, mtime, age, verdict, why);
+        return new LockInfo(alias, lockDir, holder.Describe(), current?.Host, current?.ProcessId, current?.AcquiredAt, mtime, age, verdict, why)
+        {
+            Stamp = stamp,
+            RecordText = recordText,
+        };
     }
 
     private static (LockVerdict, string) Alive(LockService service, LockOwnerRecord? owner, TimeSpan? age)

@@ -8,7 +8,9 @@ namespace RepoLock.Core.Locking;
 /// <summary>
 /// Who holds a lock, written next to the lock directory as <c>&lt;lockdir&gt;.owner.json</c> (the lock directory itself stays empty,
 /// as proper-lockfile requires). <see cref="LastHeartbeatTicks"/> is the lock directory's mtime exactly as the holder last read it back,
-/// which ties the record to one lock incarnation.
+/// which ties the record to one lock incarnation. The holder rewrites the record every <see cref="LeaseIntervalMs"/> with a new
+/// <see cref="LeaseCounter"/>: its lease. A waiter that sees the record and the lock directory stay exactly the same for
+/// <see cref="LeaseGraceMs"/> on its own monotonic clock judges the holder dead (see <see cref="LockWaiter"/>).
 /// </summary>
 internal sealed record LockOwnerRecord
 {
@@ -22,22 +24,70 @@ internal sealed record LockOwnerRecord
     public long LastHeartbeatTicks { get; init; }
     public string RepoLockVersion { get; init; } = "";
 
+    /// <summary>A random token of this acquisition: a new acquisition by the same process is another holder.</summary>
+    public string Nonce { get; init; } = "";
+
+    /// <summary>Rises with every rewrite: a record that stops changing is a holder that stopped renewing its lease.</summary>
+    public long LeaseCounter { get; init; }
+
+    /// <summary>How often the holder renews its lease (rewrites this record); 0 in records of holders without a lease.</summary>
+    public int LeaseIntervalMs { get; init; }
+
+    /// <summary>How long a waiter must watch the record unchanged before it may judge the holder dead.</summary>
+    public int LeaseGraceMs { get; init; }
+
+    /// <summary>
+    /// Written just before the holder refreshes the lock's mtime, cleared just after: if the holder dies in between, the lock's mtime is
+    /// newer than <see cref="LastHeartbeatTicks"/> by about one heartbeat, and the record still describes this lock.
+    /// </summary>
+    public bool Touching { get; init; }
+
     [JsonIgnore]
     public DateTime LastHeartbeatUtc => new(LastHeartbeatTicks, DateTimeKind.Utc);
+
+    /// <summary>The declared lease, if it is one a waiter can use: a grace of at least two renewals.</summary>
+    [JsonIgnore]
+    public TimeSpan? LeaseGrace => LeaseIntervalMs > 0 && LeaseGraceMs >= 2 * LeaseIntervalMs ? TimeSpan.FromMilliseconds(LeaseGraceMs) : null;
+
+    /// <summary>Slack for whole-second mtimes and a slow touch, on top of the heartbeat, in <see cref="Describes"/>.</summary>
+    private static readonly TimeSpan TouchSlack = TimeSpan.FromSeconds(5);
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>True if both records come from one acquisition: the same process incarnation on the same machine, acquired at the same time.</summary>
     internal bool IsSameAcquisition(LockOwnerRecord other) =>
-        MachineId == other.MachineId && ProcessId == other.ProcessId && ProcessStart == other.ProcessStart && AcquiredAt == other.AcquiredAt;
+        MachineId == other.MachineId && ProcessId == other.ProcessId && ProcessStart == other.ProcessStart && AcquiredAt == other.AcquiredAt && Nonce == other.Nonce;
+
+    /// <summary>
+    /// Whether this record describes the lock whose mtime is <paramref name="mtime"/>: its last heartbeat is that mtime, or the holder was
+    /// refreshing (<see cref="Touching"/>) and the mtime is newer by no more than one heartbeat. A lock taken over since cannot look like
+    /// that: a taker (a Node worker, once the lock looked a stale age old) makes a lock at least half a stale age newer than our last
+    /// heartbeat, and the allowance is only granted while it stays below half the stale age.
+    /// </summary>
+    internal bool Describes(DateTime mtime, TimeSpan staleAge)
+    {
+        if (mtime.Ticks == LastHeartbeatTicks)
+        {
+            return true;
+        }
+
+        var allowance = TimeSpan.FromMilliseconds(Math.Max(0, HeartbeatIntervalMs)) + TouchSlack;
+        var ahead = mtime - LastHeartbeatUtc;
+        return Touching && ahead > TimeSpan.Zero && ahead <= allowance && allowance < staleAge / 2;
+    }
 
     public static string PathFor(string lockDir) => lockDir + ".owner.json";
 
-    public static LockOwnerRecord? TryRead(string lockDir)
+    public static LockOwnerRecord? TryRead(string lockDir) => TryRead(lockDir, out _);
+
+    /// <summary>Reads the record (opening the file: on NFS that revalidates it); <paramref name="text"/> is its exact content, or null.</summary>
+    public static LockOwnerRecord? TryRead(string lockDir, out string? text)
     {
+        text = null;
         try
         {
-            return JsonSerializer.Deserialize<LockOwnerRecord>(File.ReadAllText(PathFor(lockDir)), Json);
+            text = File.ReadAllText(PathFor(lockDir));
+            return JsonSerializer.Deserialize<LockOwnerRecord>(text, Json);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {

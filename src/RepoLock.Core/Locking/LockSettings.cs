@@ -5,6 +5,8 @@ internal sealed record LockSettings
 {
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromMilliseconds(200);
     public static readonly TimeSpan DefaultReportInterval = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan DefaultLeaseInterval = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan DefaultLeaseGrace = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan MaxHeartbeat = TimeSpan.FromSeconds(10);
 
     /// <summary>A lock whose mtime is older than this (by the file server's clock) may be broken. proper-lockfile holders refresh every StaleAge/2.</summary>
@@ -23,6 +25,22 @@ internal sealed record LockSettings
 
     /// <summary>Break a lock at once when its holder is provably dead on this machine.</summary>
     public bool FastRecovery { get; init; } = true;
+
+    /// <summary>How often a holder renews its lease (rewrites its owner record). Never less often than the heartbeat.</summary>
+    public TimeSpan LeaseInterval { get; init; } = DefaultLeaseInterval;
+
+    /// <summary>How long a waiter watches a lease unrenewed before it judges the holder dead. At least three renewals.</summary>
+    public TimeSpan LeaseGrace { get; init; } = DefaultLeaseGrace;
+
+    public TimeSpan EffectiveLeaseInterval => LeaseInterval < EffectiveHeartbeat ? LeaseInterval : EffectiveHeartbeat;
+
+    public TimeSpan EffectiveLeaseGrace => LeaseGrace > EffectiveLeaseInterval * 3 ? LeaseGrace : EffectiveLeaseInterval * 3;
+
+    /// <summary>
+    /// A holder that has not renewed for this long (paused, stalled) counts its lock as lost: two renewals short of the grace, so a
+    /// renewal it starts before then is visible before any waiter's grace can run out.
+    /// </summary>
+    public TimeSpan LeaseFence => EffectiveLeaseGrace - (EffectiveLeaseInterval * 2);
 
     public TimeSpan EffectiveHeartbeat => Heartbeat ?? TimeSpan.FromTicks(Math.Min(StaleAge.Ticks / 2, MaxHeartbeat.Ticks));
 }

@@ -40,32 +40,32 @@ internal sealed class LockWaiter
                 return handle;
             }
 
-            var mtime = NativeFs.GetMtimeUtc(LockDir);
-            if (mtime is null)
+            // Fresh reads: statx asks the server (not the attribute cache), and opening the record revalidates it (close-to-open).
+            if (NativeFs.Stat(LockDir) is not { } stamp)
             {
                 continue; // released between our mkdir and stat: try again at once
             }
 
-            var owner = LockOwnerRecord.TryRead(LockDir);
+            var owner = LockOwnerRecord.TryRead(LockDir, out var recordText);
             var folder = Path.GetDirectoryName(LockDir)!;
 
             // Between probes a waiter estimates the server's clock; an estimate may only say "not yet": a break is decided on a fresh probe.
             var estimate = _watch.EstimateServerNow();
             var serverNow = estimate ?? _watch.Probe(folder);
-            var reason = WhyBreakable(owner, mtime.Value, serverNow);
+            var reason = WhyBreakable(owner, recordText, stamp, serverNow);
             if (reason is not null && estimate is not null)
             {
                 serverNow = _watch.Probe(folder);
-                reason = WhyBreakable(owner, mtime.Value, serverNow);
+                reason = WhyBreakable(owner, recordText, stamp, serverNow);
             }
 
-            LastHolder = new LockHolderInfo(LockDir, owner, mtime.Value, serverNow);
+            LastHolder = new LockHolderInfo(LockDir, owner, stamp.Mtime, serverNow);
             if (reason is null)
             {
                 return null;
             }
 
-            if (StaleLock.TryBreak(LockDir, mtime.Value))
+            if (StaleLock.TryBreak(LockDir, stamp, recordText, _service.Log))
             {
                 _service.Log.Info($"RepoLock: took over the lock {LockDir}: {reason}.");
             }
@@ -75,11 +75,16 @@ internal sealed class LockWaiter
     }
 
     /// <summary>Why the lock may be broken, or null while its holder may be alive.</summary>
-    internal string? WhyBreakable(LockOwnerRecord? owner, DateTime mtime, DateTime? serverNow)
+    internal string? WhyBreakable(LockOwnerRecord? owner, string? recordText, DirStamp stamp, DateTime? serverNow)
     {
         var self = _service.Self;
-        if (Settings.FastRecovery && owner is not null && owner.MachineId == self.MachineId
-            && owner.LastHeartbeatTicks == mtime.Ticks
+        var mtime = stamp.Mtime;
+        var describes = owner is not null && owner.Describes(mtime, Settings.StaleAge);
+
+        // Watched on every poll, whatever decides this time, so the lease's clock runs from the first sight of this exact state.
+        var leaseUnchanged = _watch.LeaseUnchangedFor(stamp, recordText);
+
+        if (Settings.FastRecovery && describes && owner!.MachineId == self.MachineId
             && !MachineIdentity.IsProcessAlive(owner.ProcessId, owner.ProcessStart))
         {
             // The proof names one lock incarnation by its mtime, but mtimes are coarse (a few ms on ext4, whole seconds on some mounts):
@@ -92,6 +97,16 @@ internal sealed class LockWaiter
             {
                 return $"its holder, process {owner.ProcessId} on this machine ({owner.Host}), is no longer running";
             }
+        }
+
+        // The lease: a RepoLock holder rewrites its record every couple of seconds. The same directory (device, inode) with the same mtime
+        // and the same record bytes for the declared grace, on this waiter's monotonic clock, is a holder that stopped renewing: dead, or
+        // paused past its grace (it counts its lock as lost before that). Only a record that describes this lock incarnation counts: a
+        // leftover record beside a Node worker's lock does not.
+        if (describes && stamp.HasIdentity && owner!.LeaseGrace is { } grace && leaseUnchanged >= grace)
+        {
+            return $"its holder, {owner.Host} process {owner.ProcessId}, has not renewed its lease for {grace.TotalSeconds:0} s " +
+                   "(its owner record and the lock directory stayed exactly the same while we watched)";
         }
 
         if (serverNow is { } n && n - mtime > Settings.StaleAge)
@@ -123,7 +138,7 @@ internal sealed class LockWaiter
         {
             _nextReport += Settings.ReportInterval;
             _service.Log.Info($"RepoLock: waiting {waited.TotalSeconds:0} s for {_subject}: the lock {LockDir} is held by {HolderText}. " +
-                              $"It is taken over when the holder is gone (at once on this machine, after {Settings.StaleAge.TotalSeconds:0} s without a refresh otherwise).");
+                              $"It is taken over when the holder is gone: at once on this machine, after its lease's grace without a renewal for a RepoLock holder elsewhere, after {Settings.StaleAge.TotalSeconds:0} s without a refresh otherwise.");
         }
 
         if (waited >= Settings.Timeout)

@@ -2,12 +2,46 @@ using RepoLock.Core.Platform;
 
 namespace RepoLock.Core.Locking;
 
-/// <summary>Removing a lock judged breakable, without ever removing another one in its place.</summary>
+/// <summary>
+/// Breaking a lock judged dead, acting only on the exact lock instance that was judged: its directory (device, inode, mtime) and the owner
+/// record the judgement read. It never removes, puts back over or replaces a lock that is fresh or that another process made meanwhile.
+/// </summary>
+/// <remarks>
+/// <para>The steps, and why each is safe:</para>
+/// <list type="number">
+/// <item>Check again, just before acting: the directory at the lock path is still the judged one (same device, inode and mtime) and the
+/// owner record is byte for byte the judged one. A lock released and made again since, or a holder that renewed since, stops us here.</item>
+/// <item>Rename the lock directory to a unique name beside it (<c>&lt;lock&gt;.stale-&lt;guid&gt;</c>). rename is atomic: of several
+/// breakers, one moves the directory; the others find nothing (or a lock made after the first break, see 3).</item>
+/// <item>Prove what we moved: the moved directory must be the judged one (same device, inode and mtime). While it sits under our unique
+/// name it exists, so no other directory can carry its device and inode; and a new incarnation of a reused inode carries a fresh mtime,
+/// while the judged one is at least a second (fast path), the lease's grace or the stale age old. Then it is the dead lock, and we remove
+/// it. The record is checked once more: if the holder renewed in the instant between 1 and 2, it was alive, and we put its lock back.</item>
+/// <item>Otherwise we moved a lock we must not have (another breaker broke the judged lock between our check and our rename, and someone
+/// made a new lock). We put it back with renameat2(RENAME_NOREPLACE), which fails if yet another lock stands there now, instead of rename,
+/// which would silently replace that (empty) lock directory. Where the file system cannot promise "no replace" (NFS, sshfs and other FUSE
+/// mounts), or a new lock already stands there, we remove the directory we moved instead: its holder finds another directory, or none, at
+/// the lock path at its next check and stops with RL2002 before changing anything. Either way no lock is ever replaced, and no holder keeps
+/// believing it holds a lock that another one holds.</item>
+/// </list>
+/// <para>The window for step 4 is the instant between steps 1 and 2, and it needs a second breaker to complete a whole break in it.</para>
+/// </remarks>
 internal static class StaleLock
 {
-    /// <summary>Move the lock aside, prove it is the one judged breakable (same mtime), then remove it; otherwise put it back.</summary>
-    public static bool TryBreak(string lockDir, DateTime judgedMtime)
+    /// <param name="lockDir">The lock directory.</param>
+    /// <param name="judged">The lock directory as the judgement saw it.</param>
+    /// <param name="judgedRecord">The owner record's exact text the judgement read, or null if there was none.</param>
+    /// <param name="log">Where a moved-back or lost lock is reported.</param>
+    /// <param name="step">Test hook: called with "checked" after step 1 and "moved" after step 2.</param>
+    /// <returns>true if this call removed the judged lock.</returns>
+    public static bool TryBreak(string lockDir, DirStamp judged, string? judgedRecord, IRepoLockLog log, Action<string>? step = null)
     {
+        if (NativeFs.Stat(lockDir) is not { } now || !IsJudged(now, judged) || ReadRecord(lockDir) != judgedRecord)
+        {
+            return false; // released, taken, or renewed since the judgement
+        }
+
+        step?.Invoke("checked");
         var aside = $"{lockDir}.stale-{Guid.NewGuid():N}";
         try
         {
@@ -18,22 +52,35 @@ internal static class StaleLock
             return false; // someone else broke or released it first
         }
 
-        if (NativeFs.GetMtimeUtc(aside) != judgedMtime)
+        step?.Invoke("moved");
+        var moved = NativeFs.Stat(aside);
+        if (moved is { } m && IsJudged(m, judged) && ReadRecord(lockDir) == judgedRecord)
         {
-            try
-            {
-                Directory.Move(aside, lockDir);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                TryRemoveTree(aside);
-            }
+            TryRemoveTree(aside);
+            return true;
+        }
 
+        if (NativeFs.TryRenameNoReplace(aside, lockDir))
+        {
+            log.Detail($"RepoLock: {lockDir} changed while it was being broken; it was put back untouched.");
             return false;
         }
 
+        // No way to put it back without risking to replace a newer lock: remove it. Its holder notices at its next check.
+        log.Detail($"RepoLock: {lockDir} changed while it was being broken ({moved?.ToString() ?? "gone"}, judged {judged}); " +
+                   "it could not be put back without risking another lock, so it was removed: its holder stops with RL2002 at its next check.");
         TryRemoveTree(aside);
-        return true;
+        return false;
+    }
+
+    /// <summary>The judged instance: same device and inode (where the platform tells them) and the same mtime.</summary>
+    private static bool IsJudged(DirStamp seen, DirStamp judged) =>
+        seen.MtimeTicks == judged.MtimeTicks && (seen.HasIdentity ? seen.SameDirectory(judged) : !judged.HasIdentity);
+
+    private static string? ReadRecord(string lockDir)
+    {
+        LockOwnerRecord.TryRead(lockDir, out var text);
+        return text;
     }
 
     private static void TryRemoveTree(string dir)

@@ -1,8 +1,11 @@
+using RepoLock.Core.Platform;
+
 namespace RepoLock.Core.Locking;
 
 /// <summary>
-/// A waiter's view of time for one lock: since when (by the waiter's monotonic clock) the lock's mtime has stayed the same, and the file
-/// server's clock as the local clock plus the offset the last probe measured. Probing costs a create, a touch, a stat and a delete on the
+/// A waiter's view of time for one lock: since when (by the waiter's monotonic clock) the lock's mtime has stayed the same; since when the
+/// lock directory (device, inode, mtime) and its owner record (byte for byte) have both stayed the same, which judges a lease; and the file
+/// server's clock as the local clock plus the offset the last probe measured. Probing costs a create, a stat and a delete on the
 /// shared volume, so a waiter probes every few seconds, not on every poll.
 /// </summary>
 internal sealed class StaleWatch
@@ -14,6 +17,9 @@ internal sealed class StaleWatch
     private long? _probedAt;
     private DateTime _mtime;
     private TimeSpan? _offset;
+    private long? _leaseSince;
+    private DirStamp _leaseStamp;
+    private string? _leaseRecord;
 
     public StaleWatch(TimeProvider time, Func<string, DateTime?> probe)
     {
@@ -48,6 +54,22 @@ internal sealed class StaleWatch
         }
 
         return _time.GetElapsedTime(_since.Value);
+    }
+
+    /// <summary>
+    /// How long the lock directory and its owner record have both stayed exactly as now, as far as this waiter has watched them. Only the
+    /// waiter's monotonic clock is read: no clock of another machine takes part. A record that cannot be read counts as a change.
+    /// </summary>
+    public TimeSpan LeaseUnchangedFor(DirStamp stamp, string? recordText)
+    {
+        if (_leaseSince is null || recordText is null || stamp != _leaseStamp || recordText != _leaseRecord)
+        {
+            _leaseStamp = stamp;
+            _leaseRecord = recordText;
+            _leaseSince = _time.GetTimestamp();
+        }
+
+        return _time.GetElapsedTime(_leaseSince.Value);
     }
 
     private DateTime LocalNow => _time.GetUtcNow().UtcDateTime;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace RepoLock.Core.Platform;
 
@@ -6,7 +7,7 @@ namespace RepoLock.Core.Platform;
 /// Who this process is, in terms another process on the same volume can check: host name, a machine identity that
 /// differs per container (boot id + PID namespace), process id and start time.
 /// </summary>
-internal sealed record MachineIdentity(string Host, string MachineId, int ProcessId, string ProcessStart)
+internal sealed partial record MachineIdentity(string Host, string MachineId, int ProcessId, string ProcessStart)
 {
     private static readonly Lazy<MachineIdentity> CurrentLazy = new(Read);
 
@@ -18,11 +19,42 @@ internal sealed record MachineIdentity(string Host, string MachineId, int Proces
         return new MachineIdentity(SafeHostName(), ReadMachineId(), pid, ProcessStartOf(pid) ?? "unknown");
     }
 
-    /// <summary>True unless the process is provably gone: no such pid here, or a pid reused by a process started at another time.</summary>
+    /// <summary>
+    /// True unless the process is provably gone: kill(pid, 0) says no such process (ESRCH), or /proc (when it is this PID namespace's own)
+    /// shows the pid as a zombie or as a process started at another time (a reused pid). Any doubt is "alive": EPERM (another user's
+    /// process), an unreadable /proc/&lt;pid&gt; (hidepid, another user), a /proc of another PID namespace, any other error.
+    /// </summary>
     public static bool IsProcessAlive(int pid, string processStart)
     {
-        var actual = ProcessStartOf(pid);
-        return actual is not null && actual == processStart;
+        if (!OperatingSystem.IsLinux())
+        {
+            var actual = ProcessStartOf(pid);
+            return actual is not null && actual == processStart;
+        }
+
+        if (pid <= 0)
+        {
+            return true; // kill(0 or negative) addresses process groups: it proves nothing about one process
+        }
+
+        if (kill(pid, 0) != 0 && Marshal.GetLastPInvokeError() == 3 /* ESRCH */)
+        {
+            return false;
+        }
+
+        // The pid exists (or we may not signal it: EPERM). It is the recorded process unless /proc, read in our own namespace, says otherwise.
+        if (!ProcIsOurs())
+        {
+            return true;
+        }
+
+        var state = ReadProcStat(pid);
+        return state switch
+        {
+            null => true, // unreadable (hidepid, another user) or gone this instant: doubt
+            ("Z" or "X", _) => false,
+            (_, var start) => start == processStart,
+        };
     }
 
     /// <summary>A token that identifies one process incarnation: the start time from /proc (clock ticks since boot) on Linux.</summary>
@@ -30,19 +62,7 @@ internal sealed record MachineIdentity(string Host, string MachineId, int Proces
     {
         if (OperatingSystem.IsLinux())
         {
-            try
-            {
-                var stat = File.ReadAllText($"/proc/{pid}/stat");
-                // Field 2 (comm) is in parentheses and may hold spaces; fields after the last ')' are plain.
-                var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                // Field 3: a zombie (Z) or dead (X) process is gone, even while its parent has not reaped it yet
-                // (common in containers whose PID 1 does not reap).
-                return rest[0] is "Z" or "X" ? null : rest[19]; // field 22: starttime
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
-            {
-                return null;
-            }
+            return ReadProcStat(pid) is ({ } state, { } start) && state is not ("Z" or "X") ? start : null;
         }
 
         try
@@ -51,6 +71,36 @@ internal sealed record MachineIdentity(string Host, string MachineId, int Proces
             return p.StartTime.ToUniversalTime().Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether /proc shows this PID namespace (it may be the host's, when a namespace was made without --mount-proc).</summary>
+    private static bool ProcIsOurs()
+    {
+        try
+        {
+            return new DirectoryInfo("/proc/self").LinkTarget == Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Fields 3 (state) and 22 (starttime) of /proc/&lt;pid&gt;/stat, or null if it cannot be read.</summary>
+    private static (string State, string Start)? ReadProcStat(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // Field 2 (comm) is in parentheses and may hold spaces; fields after the last ')' are plain.
+            var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // A zombie (Z) or dead (X) process is gone, even while its parent has not reaped it yet (common in containers whose PID 1 does not reap).
+            return (rest[0], rest[19]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException or ArgumentOutOfRangeException)
         {
             return null;
         }
@@ -86,4 +136,7 @@ internal sealed record MachineIdentity(string Host, string MachineId, int Proces
             return "unknown-host";
         }
     }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
 }

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using RepoLock.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace RepoLock.Tests.Crash;
+
+/// <summary>
+/// The lease with real processes and the production stale age (300 s): a RepoLock holder in another PID namespace (another machine, as far
+/// as RepoLock can tell) is never taken over while it lives, and is taken over about a grace (15 s) after it is killed, not after 300 s.
+/// A holder stopped with SIGSTOP past its grace loses its lock, and says so before it changes anything once it runs again.
+/// </summary>
+public sealed class LeaseRecoveryTests : IDisposable
+{
+    private static readonly TimeSpan Stale = TimeSpan.FromSeconds(300);
+    private static readonly TimeSpan Grace = LockSettings.DefaultLeaseGrace;
+    private static readonly TimeSpan Step = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan TakeoverBound = TimeSpan.FromSeconds(60); // the target is ~15 s; generous for a loaded 2-core machine
+
+    private readonly ITestOutputHelper _output;
+    private readonly TempDir _dir = new("lease-real");
+
+    public LeaseRecoveryTests(ITestOutputHelper output) => _output = output;
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Target => _dir.Combine(".locks", "adaptor.lock");
+
+    [SkippableFact]
+    public async Task A_killed_holder_in_another_pid_namespace_is_taken_over_after_its_lease_grace_not_the_stale_age()
+    {
+        Skip.If(Unshare.WhyNot is not null, Unshare.WhyNot);
+        using var foreign = HostLocks.Hold(Target, Stale, prefix: Unshare.Prefix);
+        await foreign.WaitForLineAsync("LOCKED", Step);
+        var record = LockOwnerRecord.TryRead(Target + ".lock")!;
+        Assert.NotEqual(MachineIdentity.Current.MachineId, record.MachineId);
+
+        using var waiter = HostLocks.Hold(Target, Stale);
+        await waiter.WaitForLineAsync($"is held by {record.Host} process {record.ProcessId}", Step);
+        var takenWhileAlive = await waiter.PrintsWithinAsync("LOCKED", Grace * 2); // a live holder outlasts its grace twice over
+        var renewals = LockOwnerRecord.TryRead(Target + ".lock")!.LeaseCounter - record.LeaseCounter;
+        foreign.Kill();
+        var killedAt = DateTime.UtcNow;
+        var takenAt = await waiter.SeenAtAsync("LOCKED", TakeoverBound);
+
+        var takeover = takenAt - killedAt;
+        _output.WriteLine($"RepoLock holder in another PID namespace, stale age 300 s, lease 2 s / {Grace.TotalSeconds} s: alive for {(Grace * 2).TotalSeconds} s of waiting ({renewals} renewals), never taken; killed -> taken over in {takeover.TotalSeconds:0.00} s");
+        Assert.False(takenWhileAlive, waiter.Output);
+        Assert.True(renewals >= 5, $"only {renewals} renewals in {(Grace * 2).TotalSeconds} s");
+        Assert.InRange(takeover, Grace - TimeSpan.FromSeconds(3), TakeoverBound); // its last renewal was up to 2 s before the kill
+        Assert.Contains("has not renewed its lease for 15 s", waiter.Output);
+        await waiter.ReleaseAsync();
+    }
+
+    [SkippableFact]
+    public async Task A_holder_stopped_past_its_grace_loses_its_lock_and_says_so_before_changing_anything()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "needs SIGSTOP");
+        using var holder = HostLocks.Hold(Target, Stale);
+        await holder.WaitForLineAsync("LOCKED", Step);
+        using var waiter = HostLocks.Hold(Target, Stale);
+        await waiter.WaitForLineAsync($"process {holder.Id}", Step);
+
+        Signal("STOP", holder.Id); // alive, on this machine, but silent: only the lease can tell
+        var stoppedAt = DateTime.UtcNow;
+        var takenAt = await waiter.SeenAtAsync("LOCKED", TakeoverBound);
+        Signal("CONT", holder.Id);
+        holder.WriteLine("check");
+        await holder.WaitForLineAsync("LOST", Step);
+
+        _output.WriteLine($"holder SIGSTOPped: taken over {(takenAt - stoppedAt).TotalSeconds:0.00} s after the stop; on SIGCONT it reported: {holder.Stdout.Split('\n').Last(l => l.StartsWith("LOST", StringComparison.Ordinal))}");
+        Assert.Contains("LOST RL2002", holder.Stdout);
+        Assert.DoesNotContain("STILL-HELD", holder.Stdout);
+        Assert.Contains("has not renewed its lease", waiter.Output);
+        Assert.Equal(waiter.Id, LockOwnerRecord.TryRead(Target + ".lock")!.ProcessId); // the waiter's lock was left alone
+        await holder.ReleaseAsync();
+        Assert.True(Directory.Exists(Target + ".lock"), "the stopped holder's release removed the new holder's lock");
+        await waiter.ReleaseAsync();
+    }
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+}
