@@ -47,6 +47,12 @@ public sealed record RepoLockSettings
     /// <summary>Install from npm's cache only (<c>RepoLockOffline</c>).</summary>
     public bool Offline { get; init; }
 
+    /// <summary>Default of <see cref="VerifyOnBundle"/>: true.</summary>
+    public const bool DefaultVerifyOnBundle = true;
+
+    /// <summary>Check each adaptor's files against the digest in its sentinel before bundling it (<c>RepoLockVerifyOnBundle</c>).</summary>
+    public bool VerifyOnBundle { get; init; } = DefaultVerifyOnBundle;
+
     /// <summary>npm's cache folder, or null for npm's default.</summary>
     public string? NpmCacheDir { get; init; }
 
@@ -72,7 +78,7 @@ public sealed record RepoLockSettings
     public static IReadOnlyList<string> PropertyNames { get; } =
     [
         "RepoLockLockTimeout", "RepoLockStaleAge", "RepoLockInstallTimeout", "RepoLockMaxParallel",
-        "RepoLockNpmPath", "RepoLockRegistry", "RepoLockOffline",
+        "RepoLockNpmPath", "RepoLockRegistry", "RepoLockOffline", "RepoLockVerifyOnBundle",
     ];
 
     /// <summary>
@@ -110,6 +116,9 @@ public sealed record RepoLockSettings
             Offline = Value("RepoLockOffline") is { } o
                 ? bool.TryParse(o, out var b) ? b : throw Errors.Setting("RepoLockOffline", o, "true or false")
                 : false,
+            VerifyOnBundle = Value("RepoLockVerifyOnBundle") is { } verify
+                ? bool.TryParse(verify, out var check) ? check : throw Errors.Setting("RepoLockVerifyOnBundle", verify, "true or false")
+                : DefaultVerifyOnBundle,
         };
         settings.Validate();
         return settings;

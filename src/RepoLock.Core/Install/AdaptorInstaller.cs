@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using RepoLock.Core.Bundle;
 using RepoLock.Core.Diagnostics;
 using RepoLock.Core.Locking;
 using RepoLock.Core.Npm;
@@ -49,6 +50,7 @@ internal sealed class AdaptorInstaller
         var integrity = await _npm.InstallAsync(staging.Path, spec, cancellationToken).ConfigureAwait(false);
         var staged = staging.StagedAdaptor(alias);
         CheckPackage(staged, spec, "the staging folder");
+        var listing = ContentDigest.Listing(staged); // once, after npm and before the move: what the bundle later checks against
         Checkpoint("after-npm", spec);
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -77,7 +79,8 @@ internal sealed class AdaptorInstaller
 
         heldLock?.ThrowIfLost(subject);
         CheckPackage(target, spec, _layout.NodeModules);
-        Sentinel.For(spec, integrity, _self, _time.GetUtcNow()).Write(_layout.SentinelPath(alias));
+        AtomicFile.WriteAllText(_layout.DigestListingPath(alias), listing);
+        (Sentinel.For(spec, integrity, _self, _time.GetUtcNow()) with { Digest = ContentDigest.Of(listing) }).Write(_layout.SentinelPath(alias));
         return true;
     }
 

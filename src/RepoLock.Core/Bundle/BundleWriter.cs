@@ -1,0 +1,131 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+using RepoLock.Core.Diagnostics;
+using RepoLock.Core.Install;
+using RepoLock.Core.Platform;
+using RepoLock.Core.Repo;
+
+namespace RepoLock.Core.Bundle;
+
+/// <summary>
+/// Lays installed adaptors out as a self-contained OpenFn repo (docs/bundles.md). The steps:
+/// check every adaptor is installed and resolve every closure (nothing is written before both pass); copy the adaptors, their sentinels
+/// and their closures into a folder next to the destination, checking each adaptor's digest on the copy; write the manifest; write the
+/// archive next to its destination; then rename the folder and the archive into place. A failure leaves the old bundle as it was.
+/// </summary>
+internal static class BundleWriter
+{
+    public static void Write(RepoLayout source, IReadOnlyList<AdaptorSpecifier> adaptors, string destination, string? archive, BundleOptions options, IRepoLockLog log)
+    {
+        var dest = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
+        var wanted = adaptors.DistinctBy(a => a.Alias).OrderBy(a => a.Alias, StringComparer.Ordinal).ToList();
+        foreach (var spec in wanted.Where(s => !source.IsInstalled(s.Alias)))
+        {
+            throw Errors.BundleNotInstalled(spec.ToString(), source.Root);
+        }
+
+        var closure = DependencyClosure.Outermost(wanted.SelectMany(s => DependencyClosure.Resolve(source.Root, source.AdaptorDir(s.Alias), s.ToString())).Distinct());
+
+        var temp = $"{dest}.tmp-{Guid.NewGuid():N}";
+        var archiveTemp = archive is null ? null : $"{Path.GetFullPath(archive)}.tmp-{Guid.NewGuid():N}";
+        try
+        {
+            Directory.CreateDirectory(temp);
+            var bundled = new RepoLayout(temp);
+            foreach (var spec in wanted)
+            {
+                BundleCopier.CopyTree(source.AdaptorDir(spec.Alias), bundled.AdaptorDir(spec.Alias));
+                BundleCopier.CopyFile(source.SentinelPath(spec.Alias), bundled.SentinelPath(spec.Alias));
+                if (File.Exists(source.DigestListingPath(spec.Alias)))
+                {
+                    BundleCopier.CopyFile(source.DigestListingPath(spec.Alias), bundled.DigestListingPath(spec.Alias));
+                }
+
+                Verify(spec, bundled, options.Verify, log);
+            }
+
+            foreach (var package in closure)
+            {
+                BundleCopier.CopyTree(package, Path.Combine(temp, Path.GetRelativePath(source.Root, package)));
+            }
+
+            var deps = new JsonObject();
+            foreach (var spec in wanted)
+            {
+                deps[spec.Alias] = RepoManifest.EntryValue(spec);
+            }
+
+            var manifest = new JsonObject { ["name"] = "openfn-repo", ["private"] = true, ["dependencies"] = deps };
+            File.WriteAllText(bundled.ManifestPath, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+
+            if (archiveTemp is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(archiveTemp)!);
+                ReproducibleArchive.Write(temp, archiveTemp, options.Timestamp);
+            }
+
+            ReplaceFolder(temp, dest);
+            if (archiveTemp is not null)
+            {
+                File.Move(archiveTemp, Path.GetFullPath(archive!), overwrite: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Errors.BundleIo(dest, e);
+        }
+        finally
+        {
+            StagingFolder.TryDelete(temp);
+            if (archiveTemp is not null)
+            {
+                AtomicFile.TryDelete(archiveTemp);
+            }
+        }
+    }
+
+    /// <summary>The copy must match the digest recorded at install; an adaptor installed by others has none and ships with a warning.</summary>
+    private static void Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, IRepoLockLog log)
+    {
+        if (!verify)
+        {
+            return;
+        }
+
+        var recorded = Sentinel.TryRead(bundled.SentinelPath(spec.Alias))?.Digest;
+        if (recorded is null)
+        {
+            log.Warning(ErrorCodes.BundleNotVerified, Errors.NotVerifiedMessage(spec.ToString()));
+            return;
+        }
+
+        var listing = ContentDigest.Listing(bundled.AdaptorDir(spec.Alias));
+        if (ContentDigest.Of(listing) == recorded)
+        {
+            return;
+        }
+
+        var stored = File.Exists(bundled.DigestListingPath(spec.Alias)) ? File.ReadAllText(bundled.DigestListingPath(spec.Alias)) : null;
+        var first = stored is not null && ContentDigest.Of(stored) == recorded ? ContentDigest.FirstDifference(stored, listing) : null;
+        throw Errors.BundleDigestMismatch(spec.ToString(), first ?? "(the install's file listing is missing, so the file cannot be named)", recorded);
+    }
+
+    /// <summary>The new folder takes the destination's name; an old one is moved aside first and deleted once the new one is in place.</summary>
+    private static void ReplaceFolder(string temp, string dest)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+        string? old = null;
+        if (Directory.Exists(dest))
+        {
+            old = $"{dest}.old-{Guid.NewGuid():N}";
+            Directory.Move(dest, old);
+        }
+
+        Directory.Move(temp, dest);
+        if (old is not null)
+        {
+            StagingFolder.TryDelete(old);
+        }
+    }
+}
