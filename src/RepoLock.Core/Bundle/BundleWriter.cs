@@ -41,13 +41,16 @@ internal static class BundleWriter
                 {
                     BundleCopier.CopyFile(source.DigestListingPath(spec.Alias), bundled.DigestListingPath(spec.Alias));
                 }
-
-                Verify(spec, bundled, options.Verify, log);
             }
 
             foreach (var package in closure)
             {
                 BundleCopier.CopyTree(package, Path.Combine(temp, Path.GetRelativePath(source.Root, package)));
+            }
+
+            foreach (var spec in wanted)
+            {
+                Verify(spec, bundled, options.Verify, log); // on the copy: exactly what ships
             }
 
             var deps = new JsonObject();
@@ -100,7 +103,7 @@ internal static class BundleWriter
             return;
         }
 
-        var listing = ContentDigest.Listing(bundled.AdaptorDir(spec.Alias));
+        var listing = ContentDigest.Listing(bundled.Root, bundled.AdaptorDir(spec.Alias));
         if (ContentDigest.Of(listing) == recorded)
         {
             return;

@@ -1,17 +1,21 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace RepoLock.Core.Bundle;
 
 /// <summary>
-/// The content digest of an installed adaptor folder (docs/bundles.md, "Content digest"). The folder is described by a listing, one line
-/// per entry in ordinal order of the path relative to the folder ('/' separators; tab, newline and backslash in names escaped as
-/// <c>\t</c>, <c>\n</c>, <c>\\</c>):
+/// The content digest of an installed adaptor (docs/bundles.md, "Content digest"). It covers the adaptor and every package in its
+/// dependency closure (<see cref="DependencyClosure"/>), each once, keyed by <c>name@version</c> rather than by where npm placed it, so a
+/// root <c>npm install</c> that moves (dedupes) packages leaves it unchanged while any changed byte changes it. The listing has one
+/// line per entry of each package's own files (its folder without its <c>node_modules</c>), in ordinal order of
+/// <c>&lt;name&gt;@&lt;version&gt;/&lt;path&gt;</c> ('/' separators; tab, newline and backslash escaped as <c>\t</c>, <c>\n</c>, <c>\\</c>):
 /// <code>
-/// d	&lt;path&gt;                          a directory
-/// f	&lt;path&gt;	&lt;x or -&gt;	&lt;sha256 hex&gt;   a file: owner's executable bit, SHA-256 of its bytes
-/// l	&lt;path&gt;	&lt;link target&gt;              a symbolic link, as written (not followed)
+/// d	&lt;id/path&gt;                          a directory
+/// f	&lt;id/path&gt;	&lt;x or -&gt;	&lt;sha256 hex&gt;   a file: owner's executable bit, SHA-256 of its bytes
+/// l	&lt;id/path&gt;	&lt;link target&gt;              a symbolic link, as written (not followed)
 /// </code>
 /// Each line ends with '\n'; the digest is <c>sha256-</c> and the lowercase hex SHA-256 of the listing's UTF-8 bytes. Timestamps,
 /// owners and other mode bits are not part of it.
@@ -20,27 +24,36 @@ internal static class ContentDigest
 {
     public const string Prefix = "sha256-";
 
-    /// <summary>The listing of <paramref name="folder"/>.</summary>
-    public static string Listing(string folder)
+    /// <summary>The listing of the adaptor in <paramref name="adaptorDir"/> and its closure, resolved up to <paramref name="root"/>.</summary>
+    public static string Listing(string root, string adaptorDir)
     {
-        var text = new StringBuilder();
-        foreach (var entry in TreeWalk.Sorted(folder))
+        var lines = new List<(string Path, string Line)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var package in DependencyClosure.Packages(root, adaptorDir))
         {
-            var path = Escape(entry.RelativePath);
-            switch (entry.Kind)
+            var id = IdOf(package) ?? "?" + Path.GetRelativePath(adaptorDir, package).Replace('\\', '/');
+            if (!seen.Add(id))
             {
-                case TreeWalk.EntryKind.Directory:
-                    text.Append("d\t").Append(path);
-                    break;
-                case TreeWalk.EntryKind.Link:
-                    text.Append("l\t").Append(path).Append('\t').Append(Escape(entry.Info.LinkTarget!));
-                    break;
-                default:
-                    text.Append("f\t").Append(path).Append('\t').Append(entry.Executable ? 'x' : '-').Append('\t').Append(HashFile(entry.Info.FullName));
-                    break;
+                continue;
             }
 
-            text.Append('\n');
+            foreach (var entry in TreeWalk.Sorted(package, ownFilesOnly: true))
+            {
+                var path = Escape(id + "/" + entry.RelativePath);
+                lines.Add((path, entry.Kind switch
+                {
+                    TreeWalk.EntryKind.Directory => $"d\t{path}",
+                    TreeWalk.EntryKind.Link => $"l\t{path}\t{Escape(entry.Info.LinkTarget!)}",
+                    _ => $"f\t{path}\t{(entry.Executable ? 'x' : '-')}\t{HashFile(entry.Info.FullName)}",
+                }));
+            }
+        }
+
+        lines.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        var text = new StringBuilder();
+        foreach (var (_, line) in lines)
+        {
+            text.Append(line).Append('\n');
         }
 
         return text.ToString();
@@ -81,6 +94,19 @@ internal static class ContentDigest
     }
 
     private static string PathOf(string line) => line.Split('\t')[1];
+
+    private static string? IdOf(string package)
+    {
+        try
+        {
+            var json = JsonNode.Parse(File.ReadAllText(Path.Combine(package, "package.json")));
+            return json?["name"]?.GetValue<string>() is { } name && json["version"]?.GetValue<string>() is { } version ? $"{name}@{version}" : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     private static string HashFile(string path)
     {

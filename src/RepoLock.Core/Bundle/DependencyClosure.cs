@@ -18,11 +18,14 @@ internal sealed partial class DependencyClosure
     private readonly string _root;
     private readonly string _adaptorDir;
     private readonly string _adaptor;
+    private readonly bool _strict;
     private readonly HashSet<string> _visited = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _outside = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
 
-    private DependencyClosure(string root, string adaptorDir, string adaptor)
+    private DependencyClosure(string root, string adaptorDir, string adaptor, bool strict)
     {
+        _strict = strict;
         _root = root;
         _adaptorDir = adaptorDir;
         _adaptor = adaptor;
@@ -32,11 +35,21 @@ internal sealed partial class DependencyClosure
     /// Package folders (absolute paths under <paramref name="repoRoot"/>) outside <paramref name="adaptorDir"/> that the adaptor needs;
     /// folders nested in another folder of the result are left out (they are copied with it).
     /// </summary>
-    public static IReadOnlyList<string> Resolve(string repoRoot, string adaptorDir, string adaptor)
+    public static IReadOnlyList<string> Resolve(string repoRoot, string adaptorDir, string adaptor) =>
+        Outermost(Walk(repoRoot, adaptorDir, adaptor, strict: true)._outside);
+
+    /// <summary>
+    /// Every package folder in the adaptor's closure, the adaptor's own first, each once. Not strict: a required dependency that does
+    /// not resolve is left out (the digest describes what is there; the bundle's strict walk reports what is missing).
+    /// </summary>
+    public static IReadOnlyList<string> Packages(string repoRoot, string adaptorDir) =>
+        Walk(repoRoot, adaptorDir, "", strict: false)._order;
+
+    private static DependencyClosure Walk(string repoRoot, string adaptorDir, string adaptor, bool strict)
     {
-        var closure = new DependencyClosure(Path.TrimEndingDirectorySeparator(repoRoot), Path.TrimEndingDirectorySeparator(adaptorDir), adaptor);
+        var closure = new DependencyClosure(Path.TrimEndingDirectorySeparator(repoRoot), Path.TrimEndingDirectorySeparator(adaptorDir), adaptor, strict);
         closure.Visit(closure._adaptorDir);
-        return Outermost(closure._outside);
+        return closure;
     }
 
     /// <summary>Of a sorted set of folders, those not inside another one of them.</summary>
@@ -61,11 +74,12 @@ internal sealed partial class DependencyClosure
         while (stack.Count > 0)
         {
             var current = stack.Pop();
+            _order.Add(current);
             foreach (var (name, range, required) in Dependencies(current))
             {
                 if (Find(current, name) is not { } found)
                 {
-                    if (required)
+                    if (required && _strict)
                     {
                         throw Errors.BundleDependencyMissing(_adaptor, name, range, Relative(current), _root);
                     }
@@ -73,7 +87,7 @@ internal sealed partial class DependencyClosure
                     continue;
                 }
 
-                if (!IsInside(found, _adaptorDir))
+                if (_strict && !IsInside(found, _adaptorDir))
                 {
                     CheckVersion(current, name, range, found);
                     _outside.Add(found);
@@ -121,9 +135,14 @@ internal sealed partial class DependencyClosure
         }
     }
 
-    private IEnumerable<(string Name, string Range, bool Required)> Dependencies(string package)
+    private static IEnumerable<(string Name, string Range, bool Required)> Dependencies(string package)
     {
-        var manifest = Read(package) ?? throw Errors.BundleDependencyMissing(_adaptor, Path.GetFileName(package), "", Relative(package), _root);
+        var manifest = Read(package);
+        if (manifest is null)
+        {
+            yield break; // Find saw its package.json; unreadable now: the digest or the copy reports it
+        }
+
         var optional = Names(manifest["optionalDependencies"]);
         foreach (var (name, range) in Entries(manifest["dependencies"]).Where(d => !optional.ContainsKey(d.Key)))
         {

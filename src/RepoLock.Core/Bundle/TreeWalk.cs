@@ -21,20 +21,27 @@ internal static class TreeWalk
     }
 
     /// <summary>Entries under <paramref name="root"/> (not the root itself), in ordinal order of their relative paths.</summary>
-    public static List<Entry> Sorted(string root)
+    /// <param name="root">The folder.</param>
+    /// <param name="ownFilesOnly">Leave out <c>&lt;root&gt;/node_modules</c>: a package's own files, without the packages npm put inside it.</param>
+    public static List<Entry> Sorted(string root, bool ownFilesOnly = false)
     {
         var entries = new List<Entry>();
-        Walk(new DirectoryInfo(root), "", entries);
+        Walk(new DirectoryInfo(root), "", entries, ownFilesOnly);
         entries.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
         return entries;
     }
 
-    private static void Walk(DirectoryInfo dir, string prefix, List<Entry> into)
+    private static void Walk(DirectoryInfo dir, string prefix, List<Entry> into, bool skipNodeModules = false)
     {
         var all = new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = 0, IgnoreInaccessible = false };
         foreach (var info in dir.EnumerateFileSystemInfos("*", all))
         {
             var relative = prefix + info.Name;
+            if (skipNodeModules && info.Name == "node_modules")
+            {
+                continue;
+            }
+
             if ((info.Attributes & FileAttributes.ReparsePoint) != 0 && info.LinkTarget is not null)
             {
                 into.Add(new Entry(relative, info, EntryKind.Link));

@@ -50,7 +50,7 @@ internal sealed class AdaptorInstaller
         var integrity = await _npm.InstallAsync(staging.Path, spec, cancellationToken).ConfigureAwait(false);
         var staged = staging.StagedAdaptor(alias);
         CheckPackage(staged, spec, "the staging folder");
-        var listing = ContentDigest.Listing(staged); // once, after npm and before the move: what the bundle later checks against
+        var listing = ContentDigest.Listing(staging.Path, staged); // once, after npm and before the move: what the bundle later checks against
         Checkpoint("after-npm", spec);
 
         cancellationToken.ThrowIfCancellationRequested();
