@@ -52,19 +52,19 @@ internal sealed partial class DependencyClosure
         return closure;
     }
 
-    /// <summary>Of a sorted set of folders, those not inside another one of them.</summary>
+    /// <summary>Of a set of folders, those not inside another one of them, in ordinal order.</summary>
     public static IReadOnlyList<string> Outermost(IEnumerable<string> folders)
     {
-        var result = new List<string>();
-        foreach (var folder in folders.Order(StringComparer.Ordinal))
-        {
-            if (result.Count == 0 || !IsInside(folder, result[^1]))
-            {
-                result.Add(folder);
-            }
-        }
+        var all = new HashSet<string>(folders, StringComparer.Ordinal);
+        return all.Where(f => !Ancestors(f).Any(all.Contains)).Order(StringComparer.Ordinal).ToList();
+    }
 
-        return result;
+    private static IEnumerable<string> Ancestors(string path)
+    {
+        for (var dir = Path.GetDirectoryName(path); dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            yield return dir;
+        }
     }
 
     private void Visit(string package)

@@ -111,6 +111,17 @@ public class BundleClosureTests : IClassFixture<BundleFixture>, IDisposable
         Assert.False(Directory.Exists(dest));
     }
 
+    [Fact]
+    public void A_package_nested_in_another_copied_package_is_copied_once_with_it_even_when_a_sibling_sorts_between_them()
+    {
+        var root = Path.Combine("/r", "node_modules");
+
+        var outermost = RepoLock.Core.Bundle.DependencyClosure.Outermost(
+            [Path.Combine(root, "parse5", "node_modules", "entities"), Path.Combine(root, "parse5-adapter"), Path.Combine(root, "parse5")]);
+
+        Assert.Equal([Path.Combine(root, "parse5"), Path.Combine(root, "parse5-adapter")], outermost);
+    }
+
     [Theory]
     [InlineData("^1.2.0", "1.9.9", true)]
     [InlineData("^1.2.0", "2.0.0", false)]
