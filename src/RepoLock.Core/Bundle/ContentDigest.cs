@@ -27,29 +27,31 @@ internal static class ContentDigest
     /// <summary>The listing of the adaptor in <paramref name="adaptorDir"/> and its closure, resolved up to <paramref name="root"/>.</summary>
     public static string Listing(string root, string adaptorDir)
     {
-        var lines = new List<(string Path, string Line)>();
+        var entries = new List<(string Path, TreeWalk.Entry Entry)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var package in DependencyClosure.Packages(root, adaptorDir))
         {
             var id = IdOf(package) ?? "?" + Path.GetRelativePath(adaptorDir, package).Replace('\\', '/');
-            if (!seen.Add(id))
+            if (seen.Add(id))
             {
-                continue;
-            }
-
-            foreach (var entry in TreeWalk.Sorted(package, ownFilesOnly: true))
-            {
-                var path = Escape(id + "/" + entry.RelativePath);
-                lines.Add((path, entry.Kind switch
-                {
-                    TreeWalk.EntryKind.Directory => $"d\t{path}",
-                    TreeWalk.EntryKind.Link => $"l\t{path}\t{Escape(entry.Info.LinkTarget!)}",
-                    _ => $"f\t{path}\t{(entry.Executable ? 'x' : '-')}\t{HashFile(entry.Info.FullName)}",
-                }));
+                entries.AddRange(TreeWalk.Sorted(package, ownFilesOnly: true).Select(e => (Escape(id + "/" + e.RelativePath), e)));
             }
         }
 
-        lines.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        // File hashes in parallel: most of the cost is opening thousands of small files, not hashing their bytes.
+        var lines = new (string Path, string Line)[entries.Count];
+        Parallel.For(0, entries.Count, i =>
+        {
+            var (path, entry) = entries[i];
+            lines[i] = (path, entry.Kind switch
+            {
+                TreeWalk.EntryKind.Directory => $"d\t{path}",
+                TreeWalk.EntryKind.Link => $"l\t{path}\t{Escape(entry.Info.LinkTarget!)}",
+                _ => $"f\t{path}\t{(entry.Executable ? 'x' : '-')}\t{HashFile(entry.Info.FullName)}",
+            });
+        });
+
+        Array.Sort(lines, (a, b) => string.CompareOrdinal(a.Path, b.Path));
         var text = new StringBuilder();
         foreach (var (_, line) in lines)
         {
