@@ -103,4 +103,37 @@ public sealed class BundleTargetTests : IDisposable
         Assert.Equal(["RL6003"], verified.Run.Log.ErrorCodes);
         Assert.True(unverified.Run.Succeeded && unverified.Bundled, unverified.Run.ToString());
     }
+
+    [Theory]
+    [InlineData(null, null, "/app/openfn-repo")]
+    [InlineData("false", null, null)]
+    [InlineData(null, "/srv/repo", "/srv/repo")]
+    public void A_container_publish_points_the_worker_at_the_bundle_under_the_app_folder(string? enabled, string? own, string? expected)
+    {
+        var project = new AdaptorProject(_dir.Combine("sdk-project"), _registry.Url, HostKind.Sdk).Adaptor($"{Alpha}@1.0.0")
+            .Property("AdaptorRepoDir", _dir.Combine("repo"));
+        if (enabled is not null)
+        {
+            project.Property("RepoLockContainerEnvironment", enabled);
+        }
+
+        var globals = own is null ? null : new Dictionary<string, string> { ["_OwnRepoDir"] = own };
+        var path = project.Write();
+        if (own is not null)
+        {
+            File.WriteAllText(Path.Combine(project.Directory, "Directory.Build.targets"),
+                """<Project><ItemGroup><ContainerEnvironmentVariable Include="WORKER_REPO_DIR" Value="$(_OwnRepoDir)" /></ItemGroup></Project>""");
+        }
+
+        var run = InProcessBuild.Run(path, globals, ["_RepoLockContainerEnvironment"], new Dictionary<string, string?>
+        {
+            ["npm_config_cache"] = _dir.Combine("npm-cache"),
+            ["npm_config_userconfig"] = _dir.Combine("no-such-npmrc"),
+        });
+
+        Assert.True(run.Succeeded, run.ToString());
+        var variables = run.Items("ContainerEnvironmentVariable").ToDictionary(i => i.EvaluatedInclude, i => i.GetMetadataValue("Value"));
+        Assert.Equal(expected, variables.GetValueOrDefault("WORKER_REPO_DIR"));
+        Assert.Equal(enabled == "false" ? null : "/app/openfn-repo", variables.GetValueOrDefault("OPENFN_REPO_DIR"));
+    }
 }
