@@ -74,4 +74,7 @@ public static class ErrorCodes
 
     /// <summary><c>SOURCE_DATE_EPOCH</c> is not a whole number of seconds.</summary>
     public const string BadSourceDateEpoch = "RL6007";
+
+    /// <summary>A folder a bundled adaptor needs leads outside the repo through a link.</summary>
+    public const string BundleOutsideRepo = "RL6008";
 }

@@ -20,12 +20,31 @@ internal static class BundleWriter
     {
         var dest = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
         var wanted = adaptors.DistinctBy(a => a.Alias).OrderBy(a => a.Alias, StringComparer.Ordinal).ToList();
-        foreach (var spec in wanted.Where(s => !source.IsInstalled(s.Alias)))
+        if (wanted.Find(s => !source.IsInstalled(s.Alias)) is { } missing)
         {
-            throw Errors.BundleNotInstalled(spec.ToString(), source.Root);
+            throw Errors.BundleNotInstalled(missing.ToString(), source.Root);
         }
 
-        var closure = DependencyClosure.Outermost(wanted.SelectMany(s => DependencyClosure.Resolve(source.Root, source.AdaptorDir(s.Alias), s.ToString())).Distinct());
+        var rootReal = NativeFs.RealPath(source.Root);
+        var found = new List<string>();
+        foreach (var spec in wanted)
+        {
+            var own = source.AdaptorDir(spec.Alias);
+            var closureOfOne = DependencyClosure.Resolve(source.Root, own, spec.ToString());
+            foreach (var folder in closureOfOne.Prepend(own))
+            {
+                // Checked on the resolved path: a link planted in the shared repo must not make the bundle ship files from elsewhere.
+                var real = NativeFs.RealPath(folder);
+                if (!real.StartsWith(rootReal + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                {
+                    throw Errors.BundleOutsideRepo(spec.ToString(), folder, real);
+                }
+            }
+
+            found.AddRange(closureOfOne);
+        }
+
+        var closure = DependencyClosure.Outermost(found);
 
         var temp = $"{dest}.tmp-{Guid.NewGuid():N}";
         var archiveTemp = archive is null ? null : $"{Path.GetFullPath(archive)}.tmp-{Guid.NewGuid():N}";

@@ -78,4 +78,8 @@ internal static class Errors
 
     public static RepoLockException BadSourceDateEpoch(string value) => new(ErrorCodes.BadSourceDateEpoch,
         $"SOURCE_DATE_EPOCH='{value}' is not a whole number of seconds since 1970-01-01 UTC. Fix or unset it. Nothing was written.");
+
+    public static RepoLockException BundleOutsideRepo(string adaptor, string folder, string resolved) => new(ErrorCodes.BundleOutsideRepo,
+        $"Adaptor '{adaptor}': {folder}, which it needs, leads outside the repo (to {resolved}) through a link. RepoLock does not ship files from outside the repo: " +
+        "replace the link with the package itself, or reinstall the adaptor with RepoLock. Nothing was written.");
 }

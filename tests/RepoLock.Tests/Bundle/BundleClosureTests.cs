@@ -112,6 +112,20 @@ public class BundleClosureTests : IClassFixture<BundleFixture>, IDisposable
     }
 
     [Fact]
+    public void A_dependency_reached_through_a_link_that_leaves_the_repo_is_RL6008_and_nothing_is_written()
+    {
+        var outside = new FakeRepo(_dir.Combine("elsewhere")).Package("a", "1.0.0");
+        var repo = new FakeRepo(_dir.Combine("repo")).Adaptor("x", "1.0.0", deps: """{"a":"^1.0.0"}""");
+        Directory.CreateSymbolicLink(Path.Combine(repo.Layout.NodeModules, "a"), Path.Combine(outside.Layout.NodeModules, "a"));
+        var dest = _dir.Combine("publish", "openfn-repo");
+
+        var e = Assert.Throws<RepoLockException>(() => RepoBundle.Create(repo.Layout, [AdaptorSpecifier.Parse("x@1.0.0")], dest, dest + ".tar.gz"));
+
+        Assert.Equal(ErrorCodes.BundleOutsideRepo, e.Code);
+        Assert.False(Directory.Exists(_dir.Combine("publish")));
+    }
+
+    [Fact]
     public void A_package_nested_in_another_copied_package_is_copied_once_with_it_even_when_a_sibling_sorts_between_them()
     {
         var root = Path.Combine("/r", "node_modules");
