@@ -2,7 +2,7 @@ namespace RepoLock.Core;
 
 /// <summary>
 /// Every RepoLock diagnostic code. Codes are stable: scripts and tests match on them, never on the text.
-/// RL1xxx input, RL2xxx locking, RL3xxx installing, RL4xxx repo contents, RL5xxx host, RL7xxx the repolock tool. The README's table says what to do for each.
+/// RL1xxx input, RL2xxx locking, RL3xxx installing, RL4xxx repo contents, RL5xxx host, RL6xxx bundling, RL7xxx the repolock tool. The README's table says what to do for each.
 /// </summary>
 public static class ErrorCodes
 {
@@ -71,6 +71,30 @@ public static class ErrorCodes
 
     /// <summary>Not the MSBuild of the .NET SDK (raised by the targets, where the task cannot load).</summary>
     public const string UnsupportedHost = "RL5001";
+
+    /// <summary>A bundled adaptor's required dependency resolves nowhere in the repo.</summary>
+    public const string BundleDependencyMissing = "RL6001";
+
+    /// <summary>A package a bundled adaptor resolves outside its folder does not fit the range that asks for it.</summary>
+    public const string BundleVersionConflict = "RL6002";
+
+    /// <summary>A bundled adaptor's files differ from the digest recorded at install.</summary>
+    public const string BundleDigestMismatch = "RL6003";
+
+    /// <summary>An adaptor asked for in the bundle is not installed in the repo.</summary>
+    public const string BundleNotInstalled = "RL6004";
+
+    /// <summary>A file-system error while writing the bundle.</summary>
+    public const string BundleIoFailure = "RL6005";
+
+    /// <summary>Warning: an adaptor's sentinel has no digest (installed by another tool), so it was bundled unverified.</summary>
+    public const string BundleNotVerified = "RL6006";
+
+    /// <summary><c>SOURCE_DATE_EPOCH</c> is not a whole number of seconds.</summary>
+    public const string BadSourceDateEpoch = "RL6007";
+
+    /// <summary>A folder a bundled adaptor needs leads outside the repo through a link.</summary>
+    public const string BundleOutsideRepo = "RL6008";
 
     /// <summary>The repolock tool was given no repo (<c>--repo</c> or <c>REPOLOCK_REPO</c>).</summary>
     public const string NoRepo = "RL7001";

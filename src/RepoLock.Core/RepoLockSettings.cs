@@ -60,6 +60,12 @@ public sealed record RepoLockSettings
     /// <summary>Run npm with <c>--ignore-scripts</c>, so no package's lifecycle scripts run on the agent (<c>RepoLockIgnoreScripts</c>).</summary>
     public bool IgnoreScripts { get; init; } = DefaultIgnoreScripts;
 
+    /// <summary>Default of <see cref="VerifyOnBundle"/>: true.</summary>
+    public const bool DefaultVerifyOnBundle = true;
+
+    /// <summary>Check each adaptor's files against the digest in its sentinel before bundling it (<c>RepoLockVerifyOnBundle</c>).</summary>
+    public bool VerifyOnBundle { get; init; } = DefaultVerifyOnBundle;
+
     /// <summary>npm's cache folder, or null for npm's default.</summary>
     public string? NpmCacheDir { get; init; }
 
@@ -85,7 +91,7 @@ public sealed record RepoLockSettings
     public static IReadOnlyList<string> PropertyNames { get; } =
     [
         "RepoLockLockTimeout", "RepoLockStaleAge", "RepoLockInstallTimeout", "RepoLockMaxParallel",
-        "RepoLockNpmPath", "RepoLockRegistry", "RepoLockOffline", "RepoLockCreateRepoDir", "RepoLockIgnoreScripts",
+        "RepoLockNpmPath", "RepoLockRegistry", "RepoLockOffline", "RepoLockCreateRepoDir", "RepoLockIgnoreScripts", "RepoLockVerifyOnBundle",
     ];
 
     /// <summary>
@@ -128,6 +134,7 @@ public sealed record RepoLockSettings
             Offline = Flag("RepoLockOffline", false),
             CreateRepoDir = Flag("RepoLockCreateRepoDir", false),
             IgnoreScripts = Flag("RepoLockIgnoreScripts", DefaultIgnoreScripts),
+            VerifyOnBundle = Flag("RepoLockVerifyOnBundle", DefaultVerifyOnBundle),
         };
         settings.Validate();
         return settings;

@@ -21,6 +21,9 @@ public sealed class BundleAdaptorRepo : Microsoft.Build.Utilities.Task
     /// <summary>The .tar.gz to write (<c>RepoLockBundleArchive</c>); empty for none.</summary>
     public string? Archive { get; set; }
 
+    /// <summary><c>RepoLockVerifyOnBundle</c>: check each adaptor's files against its install digest; empty for the default (true).</summary>
+    public string? VerifyOnBundle { get; set; }
+
     /// <inheritdoc />
     public override bool Execute()
     {
@@ -28,7 +31,8 @@ public sealed class BundleAdaptorRepo : Microsoft.Build.Utilities.Task
         try
         {
             var specs = Adaptors.Select(a => AdaptorSpecifier.Parse(a.GetMetadata("Name") is { Length: > 0 } n ? n : a.ItemSpec, a.GetMetadata("Version"))).ToList();
-            RepoBundle.Create(Repo, specs, Destination, string.IsNullOrWhiteSpace(Archive) ? null : Archive);
+            var settings = RepoLockSettings.FromProperties(new Dictionary<string, string?> { ["RepoLockVerifyOnBundle"] = VerifyOnBundle });
+            RepoBundle.Create(Repo, specs, Destination, string.IsNullOrWhiteSpace(Archive) ? null : Archive, settings, log);
             log.Info($"RepoLock: bundled {specs.Count} adaptor(s) into {Destination}{(string.IsNullOrWhiteSpace(Archive) ? "" : $" and {Archive}")}.");
         }
         catch (RepoLockException e)
@@ -37,7 +41,7 @@ public sealed class BundleAdaptorRepo : Microsoft.Build.Utilities.Task
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log.Error(new RepoLockException(ErrorCodes.IoFailure, $"The bundle could not be written to {Destination}: {e.Message}. Free disk space or fix permissions, then publish again.", e));
+            log.Error(new RepoLockException(ErrorCodes.BundleIoFailure, $"The bundle could not be written to {Destination}: {e.Message}. Free disk space or fix permissions, then publish again.", e));
         }
 
         return !Log.HasLoggedErrors;

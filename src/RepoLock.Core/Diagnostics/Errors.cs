@@ -82,4 +82,34 @@ internal static class Errors
     public static RepoLockException UnlockRefused(string alias, string lockDir, string holder, string why) => new(ErrorCodes.UnlockRefused,
         $"Lock {lockDir} ({alias}) is held by {holder}, and its holder is not judged dead ({why}). Not removed; nothing was changed. " +
         "Wait for the holder, stop it, or use --force if you know it is gone (a live holder would then install alongside the next one).");
+
+    public static RepoLockException BundleDependencyMissing(string adaptor, string dependency, string range, string requiredBy, string repo) => new(ErrorCodes.BundleDependencyMissing,
+        $"Adaptor '{adaptor}': its dependency '{dependency}'{(range.Length > 0 ? $" ({range})" : "")}, required by {requiredBy}, resolves nowhere in {repo} " +
+        "(looked in node_modules from that package's folder up to the repo root, as Node does). The adaptor would not run from the bundle. " +
+        "Reinstall it (remove its sentinel and build again) or repair the shared repo. Nothing was written.");
+
+    public static RepoLockException BundleVersionConflict(string adaptor, string dependent, string dependency, string range, string found, string place) => new(ErrorCodes.BundleVersionConflict,
+        $"Adaptor '{adaptor}': {dependent} needs '{dependency}' {range}, but the repo holds {dependency}@{found} at {place}, where Node would find it. " +
+        "A root npm install has replaced a package this adaptor shares; reinstall the adaptor with RepoLock (its dependencies then live in its own folder). Nothing was written.");
+
+    public static RepoLockException BundleDigestMismatch(string adaptor, string firstFile, string recorded) => new(ErrorCodes.BundleDigestMismatch,
+        $"Adaptor '{adaptor}': its files differ from what was installed (digest {recorded} in its sentinel); first difference: {firstFile}. " +
+        "The shared repo was changed after install (a disk fault, a hand, another tool). Reinstall the adaptor (remove its folder and sentinel, then build again), " +
+        "or set RepoLockVerifyOnBundle=false to ship it anyway. Nothing was written.");
+
+    public static RepoLockException BundleNotInstalled(string adaptor, string repo) => new(ErrorCodes.BundleNotInstalled,
+        $"Adaptor '{adaptor}': not installed in {repo} (no sentinel or no node_modules/<alias>/package.json), so it cannot be bundled. Build first. Nothing was written.");
+
+    public static RepoLockException BundleIo(string destination, Exception e) => new(ErrorCodes.BundleIoFailure,
+        $"The bundle could not be written to {destination}: {e.Message}. Free disk space or fix permissions, then publish again; an earlier bundle there was left as it was.", e);
+
+    public static string NotVerifiedMessage(string adaptor) =>
+        $"Adaptor '{adaptor}': bundled without verifying its files: its sentinel has no content digest (it was installed by another tool or an older RepoLock).";
+
+    public static RepoLockException BadSourceDateEpoch(string value) => new(ErrorCodes.BadSourceDateEpoch,
+        $"SOURCE_DATE_EPOCH='{value}' is not a whole number of seconds since 1970-01-01 UTC. Fix or unset it. Nothing was written.");
+
+    public static RepoLockException BundleOutsideRepo(string adaptor, string folder, string resolved) => new(ErrorCodes.BundleOutsideRepo,
+        $"Adaptor '{adaptor}': {folder}, which it needs, leads outside the repo (to {resolved}) through a link. RepoLock does not ship files from outside the repo: " +
+        "replace the link with the package itself, or reinstall the adaptor with RepoLock. Nothing was written.");
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using RepoLock.Core.Bundle;
 using RepoLock.Core.Diagnostics;
 using RepoLock.Core.Locking;
 using RepoLock.Core.Npm;
@@ -59,6 +60,7 @@ internal sealed class AdaptorInstaller
         var integrity = await _npm.InstallAsync(staging.Path, spec, cancellationToken).ConfigureAwait(false);
         var staged = staging.StagedAdaptor(alias);
         CheckPackage(staged, spec, "the staging folder");
+        var listing = ContentDigest.Listing(staging.Path, staged); // once, after npm and before the move: what the bundle later checks against
         Checkpoint("after-npm", spec);
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -98,7 +100,8 @@ internal sealed class AdaptorInstaller
         CheckPackage(target, spec, _layout.NodeModules);
         _layout.RealDirectory(Path.GetDirectoryName(sentinel)!, create: true);
         heldLock?.ThrowIfLost(subject);
-        Sentinel.For(spec, integrity, _self, _time.GetUtcNow()).Write(sentinel);
+        AtomicFile.WriteAllText(_layout.DigestListingPath(alias), listing);
+        (Sentinel.For(spec, integrity, _self, _time.GetUtcNow()) with { Digest = ContentDigest.Of(listing) }).Write(sentinel);
         return true;
     }
 

@@ -51,6 +51,9 @@ internal sealed class RepoLayout
 
     public string SentinelPath(string alias) => Inside(Path.Combine(SentinelsDir, alias + ".done"));
 
+    /// <summary>The content listing whose SHA-256 is the sentinel's digest (written just before the sentinel; read only to name a difference).</summary>
+    public string DigestListingPath(string alias) => Inside(Path.Combine(SentinelsDir, alias + ".files"));
+
     public string LockTarget(string alias) => Inside(Path.Combine(LocksDir, alias + ".lock"));
 
     /// <summary>

@@ -14,6 +14,13 @@ internal sealed record Sentinel
     public string Version { get; init; } = "";
     public string Alias { get; init; } = "";
     public string? Integrity { get; init; }
+
+    /// <summary>
+    /// The content digest of <c>node_modules/&lt;alias&gt;/</c> as npm left it (<see cref="Bundle.ContentDigest"/>, <c>sha256-&lt;hex&gt;</c>),
+    /// computed once before the move; null in sentinels written by others or by RepoLock before 0.2 (they stay valid, but cannot be
+    /// verified). Its listing is in <c>.sentinels/&lt;alias&gt;.files</c>.
+    /// </summary>
+    public string? Digest { get; init; }
     public DateTimeOffset InstalledAt { get; init; }
     public string Host { get; init; } = "";
     public string MachineId { get; init; } = "";

@@ -54,14 +54,14 @@ public class RepoBundleTests : IClassFixture<InstallFixture>, IDisposable
     }
 
     [Fact]
-    public void Bundling_an_adaptor_that_is_not_installed_is_RL3004_and_writes_no_bundle()
+    public void Bundling_an_adaptor_that_is_not_installed_is_RL6004_and_writes_no_bundle()
     {
         var layout = new RepoLayout(_dir.Combine("empty-repo"));
         var dest = _dir.Combine("publish", "openfn-repo");
 
         var e = Assert.Throws<RepoLockException>(() => RepoBundle.Create(layout, [AdaptorSpecifier.Parse("@fixture/language-beta@1.2.0")], dest, dest + ".tar.gz"));
 
-        Assert.Equal(ErrorCodes.UnexpectedPackage, e.Code);
+        Assert.Equal(ErrorCodes.BundleNotInstalled, e.Code);
         Assert.False(Directory.Exists(dest));
         Assert.False(File.Exists(dest + ".tar.gz"));
         Assert.Empty(Directory.Exists(_dir.Combine("publish")) ? Directory.GetFileSystemEntries(_dir.Combine("publish")) : []);

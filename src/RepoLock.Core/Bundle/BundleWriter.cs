@@ -1,0 +1,141 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+using RepoLock.Core.Diagnostics;
+using RepoLock.Core.Install;
+using RepoLock.Core.Platform;
+using RepoLock.Core.Repo;
+
+namespace RepoLock.Core.Bundle;
+
+/// <summary>
+/// Lays installed adaptors out as a self-contained OpenFn repo (docs/bundles.md). The steps:
+/// check every adaptor is installed and resolve every closure (nothing is written before both pass); copy the adaptors, their sentinels
+/// and their closures into a folder next to the destination, checking each adaptor's digest on the copy; write the manifest; write the
+/// archive next to its destination; then rename the folder and the archive into place. A failure leaves the old bundle as it was.
+/// </summary>
+internal static class BundleWriter
+{
+    public static void Write(RepoLayout source, IReadOnlyList<AdaptorSpecifier> adaptors, string destination, string? archive, BundleOptions options, IRepoLockLog log)
+    {
+        var dest = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
+        BundleDestination.Check(source, dest, archive); // never the repo, inside it, or containing it (RL1007)
+        var wanted = adaptors.DistinctBy(a => a.Alias).OrderBy(a => a.Alias, StringComparer.Ordinal).ToList();
+        if (wanted.Find(s => !source.IsInstalled(s.Alias)) is { } missing)
+        {
+            throw Errors.BundleNotInstalled(missing.ToString(), source.Root);
+        }
+
+        foreach (var spec in wanted)
+        {
+            AdaptorLinks.Check(source, spec); // no link inside an adaptor may leave it (RL4004)
+        }
+
+        var rootReal = NativeFs.RealPath(source.Root);
+        var found = new List<string>();
+        foreach (var spec in wanted)
+        {
+            var own = source.AdaptorDir(spec.Alias);
+            var closureOfOne = DependencyClosure.Resolve(source.Root, own, spec.ToString());
+            foreach (var folder in closureOfOne.Prepend(own))
+            {
+                // Checked on the resolved path: a link planted in the shared repo must not make the bundle ship files from elsewhere.
+                var real = NativeFs.RealPath(folder);
+                if (!real.StartsWith(rootReal + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                {
+                    throw Errors.BundleOutsideRepo(spec.ToString(), folder, real);
+                }
+            }
+
+            found.AddRange(closureOfOne);
+        }
+
+        var closure = DependencyClosure.Outermost(found);
+
+        var temp = $"{dest}.tmp-{Guid.NewGuid():N}";
+        var archiveTemp = archive is null ? null : $"{Path.GetFullPath(archive)}.tmp-{Guid.NewGuid():N}";
+        try
+        {
+            Directory.CreateDirectory(temp);
+            var bundled = new RepoLayout(temp);
+            foreach (var spec in wanted)
+            {
+                BundleCopier.CopyTree(source.AdaptorDir(spec.Alias), bundled.AdaptorDir(spec.Alias));
+                BundleCopier.CopyFile(source.SentinelPath(spec.Alias), bundled.SentinelPath(spec.Alias));
+                if (File.Exists(source.DigestListingPath(spec.Alias)))
+                {
+                    BundleCopier.CopyFile(source.DigestListingPath(spec.Alias), bundled.DigestListingPath(spec.Alias));
+                }
+            }
+
+            foreach (var package in closure)
+            {
+                BundleCopier.CopyTree(package, Path.Combine(temp, Path.GetRelativePath(source.Root, package)));
+            }
+
+            foreach (var spec in wanted)
+            {
+                Verify(spec, bundled, options.Verify, log); // on the copy: exactly what ships
+            }
+
+            var deps = new JsonObject();
+            foreach (var spec in wanted)
+            {
+                deps[spec.Alias] = RepoManifest.EntryValue(spec);
+            }
+
+            var manifest = new JsonObject { ["name"] = "openfn-repo", ["private"] = true, ["dependencies"] = deps };
+            File.WriteAllText(bundled.ManifestPath, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+
+            if (archiveTemp is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(archiveTemp)!);
+                ReproducibleArchive.Write(temp, archiveTemp, options.Timestamp);
+            }
+
+            BundleDestination.ReplaceWith(temp, dest); // the old bundle goes only once the new one is in place
+            if (archiveTemp is not null)
+            {
+                File.Move(archiveTemp, Path.GetFullPath(archive!), overwrite: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Errors.BundleIo(dest, e);
+        }
+        finally
+        {
+            StagingFolder.TryDelete(temp);
+            if (archiveTemp is not null)
+            {
+                AtomicFile.TryDelete(archiveTemp);
+            }
+        }
+    }
+
+    /// <summary>The copy must match the digest recorded at install; an adaptor installed by others has none and ships with a warning.</summary>
+    private static void Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, IRepoLockLog log)
+    {
+        if (!verify)
+        {
+            return;
+        }
+
+        var recorded = Sentinel.TryRead(bundled.SentinelPath(spec.Alias))?.Digest;
+        if (recorded is null)
+        {
+            log.Warning(ErrorCodes.BundleNotVerified, Errors.NotVerifiedMessage(spec.ToString()));
+            return;
+        }
+
+        var listing = ContentDigest.Listing(bundled.Root, bundled.AdaptorDir(spec.Alias));
+        if (ContentDigest.Of(listing) == recorded)
+        {
+            return;
+        }
+
+        var stored = File.Exists(bundled.DigestListingPath(spec.Alias)) ? File.ReadAllText(bundled.DigestListingPath(spec.Alias)) : null;
+        var first = stored is not null && ContentDigest.Of(stored) == recorded ? ContentDigest.FirstDifference(stored, listing) : null;
+        throw Errors.BundleDigestMismatch(spec.ToString(), first ?? "(the install's file listing is missing, so the file cannot be named)", recorded);
+    }
+}
