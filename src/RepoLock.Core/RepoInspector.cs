@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using RepoLock.Core.Bundle;
 using RepoLock.Core.Diagnostics;
 using RepoLock.Core.Locking;
 using RepoLock.Core.Platform;
@@ -118,20 +119,7 @@ public sealed class RepoInspector
         var sentinel = hasSentinel ? Sentinel.TryRead(sentinelPath) : null;
         var hasFolder = File.Exists(_layout.AdaptorManifest(alias));
         return new AdaptorInfo(alias, spec.Name, spec.VersionText, RepoScan.Size(_layout.AdaptorDir(alias)),
-            sentinel?.InstalledAt, sentinel?.Host, sentinel?.ProcessId, hasSentinel, hasFolder, listed, hasSentinel ? DigestOf(sentinelPath) : null, locked);
-    }
-
-    /// <summary>The optional <c>digest</c> field of a sentinel (written by builds that record content digests).</summary>
-    private static string? DigestOf(string sentinelPath)
-    {
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(sentinelPath))?["digest"] is JsonValue v && v.TryGetValue<string>(out var d) ? d : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
-        {
-            return null;
-        }
+            sentinel?.InstalledAt, sentinel?.Host, sentinel?.ProcessId, hasSentinel, hasFolder, listed, hasSentinel ? sentinel?.Digest : null, locked);
     }
 
     private IEnumerable<RepoProblem> Check(AdaptorInfo a)
@@ -159,15 +147,53 @@ public sealed class RepoInspector
         {
             yield return new RepoProblem(RepoProblemKind.WrongPackage, a.Alias, Path.Combine(folder, "package.json"), wrong);
         }
-        else if (DependencyCheck.FirstMissing(folder) is { } missing)
+        else if (ClosureProblem(folder, a) is { } missing)
         {
-            yield return new RepoProblem(RepoProblemKind.MissingDependency, a.Alias, folder, $"dependency {missing} does not resolve");
+            yield return new RepoProblem(RepoProblemKind.MissingDependency, a.Alias, folder, missing);
+        }
+        else if (DigestProblem(folder, a) is { } changed)
+        {
+            yield return new RepoProblem(RepoProblemKind.DigestMismatch, a.Alias, folder, changed);
         }
 
         if (!a.Listed)
         {
             yield return new RepoProblem(RepoProblemKind.NotInManifest, a.Alias, _layout.ManifestPath, "installed, but the manifest does not list it");
         }
+    }
+
+    /// <summary>The closure by the bundle's rule (Node's resolution up to the repo root), or why it does not resolve.</summary>
+    private string? ClosureProblem(string folder, AdaptorInfo a)
+    {
+        try
+        {
+            DependencyClosure.Resolve(_layout.Root, folder, $"{a.Name}@{a.Version}");
+            return null;
+        }
+        catch (RepoLockException e) when (e.Code is ErrorCodes.BundleDependencyMissing or ErrorCodes.BundleVersionConflict)
+        {
+            return $"{e.Code}: {e.Message}";
+        }
+    }
+
+    /// <summary>The files against the digest the install recorded (none recorded: nothing to compare), naming the first difference.</summary>
+    private string? DigestProblem(string folder, AdaptorInfo a)
+    {
+        if (a.Digest is not { } recorded)
+        {
+            return null;
+        }
+
+        var listing = ContentDigest.Listing(_layout.Root, folder);
+        if (ContentDigest.Of(listing) == recorded)
+        {
+            return null;
+        }
+
+        var stored = _layout.DigestListingPath(a.Alias);
+        var expected = File.Exists(stored) ? File.ReadAllText(stored) : null;
+        var first = expected is not null && ContentDigest.Of(expected) == recorded ? ContentDigest.FirstDifference(expected, listing) : null;
+        return $"files differ from the digest recorded at install ({recorded}); first difference: {first ?? "unknown (no install listing)"}";
     }
 
     private static string? PackageMismatch(string folder, AdaptorInfo a)

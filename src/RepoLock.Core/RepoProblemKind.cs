@@ -6,8 +6,11 @@ public enum RepoProblemKind
     /// <summary>The adaptor's <c>package.json</c> is unreadable or names another package or version. Fix: remove the adaptor so the next build reinstalls it.</summary>
     WrongPackage,
 
-    /// <summary>A dependency of the adaptor (or of one of its dependencies) does not resolve inside its folder. Fix: remove the adaptor.</summary>
+    /// <summary>A dependency of the adaptor (or of one of its dependencies) does not resolve as Node resolves it, from its folder up to the repo root, or resolves to a version outside the range asked for. Fix: remove the adaptor.</summary>
     MissingDependency,
+
+    /// <summary>The adaptor's files differ from the content digest its sentinel recorded at install. Fix: remove the adaptor.</summary>
+    DigestMismatch,
 
     /// <summary>Installed, but the repo manifest does not list it. Fix: list it again.</summary>
     NotInManifest,

@@ -95,6 +95,19 @@ internal sealed record LockOwnerRecord
         }
     }
 
+    /// <summary>A record from its exact text (as <see cref="TryRead(string, out string?)"/> returned it), or null.</summary>
+    public static LockOwnerRecord? Parse(string? text)
+    {
+        try
+        {
+            return text is null ? null : JsonSerializer.Deserialize<LockOwnerRecord>(text, Json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     public void Write(string lockDir) => AtomicFile.WriteAllText(PathFor(lockDir), JsonSerializer.Serialize(this, Json), durable: false); // advisory: no fsync on the hot path
 
     public static void Delete(string lockDir)

@@ -16,7 +16,8 @@ namespace RepoLock.Core.Locking;
 /// <item>Prove what we moved: the moved directory must be the judged one (same device, inode and mtime). While it sits under our unique
 /// name it exists, so no other directory can carry its device and inode; and a new incarnation of a reused inode carries a fresh mtime,
 /// while the judged one is at least a second (fast path), the lease's grace or the stale age old. Then it is the dead lock, and we remove
-/// it. The record is checked once more: if the holder renewed in the instant between 1 and 2, it was alive, and we put its lock back.</item>
+/// it. The record is checked once more: if the judged holder renewed it (the same acquisition, a new text) in the instant between 1 and 2,
+/// it was alive, and we put its lock back; a record of another acquisition is a new holder's, made after our rename.</item>
 /// <item>Otherwise we moved a lock we must not have (another breaker broke the judged lock between our check and our rename, and someone
 /// made a new lock). We put it back with renameat2(RENAME_NOREPLACE), which fails if yet another lock stands there now, instead of rename,
 /// which would silently replace that (empty) lock directory. Where the file system cannot promise "no replace" (NFS, sshfs and other FUSE
@@ -54,7 +55,7 @@ internal static class StaleLock
 
         step?.Invoke("moved");
         var moved = NativeFs.Stat(aside);
-        if (moved is { } m && IsJudged(m, judged) && ReadRecord(lockDir) == judgedRecord)
+        if (moved is { } m && IsJudged(m, judged) && !RenewedSince(lockDir, judgedRecord))
         {
             TryRemoveTree(aside);
             return true;
@@ -76,6 +77,22 @@ internal static class StaleLock
     /// <summary>The judged instance: same device and inode (where the platform tells them) and the same mtime.</summary>
     private static bool IsJudged(DirStamp seen, DirStamp judged) =>
         seen.MtimeTicks == judged.MtimeTicks && (seen.HasIdentity ? seen.SameDirectory(judged) : !judged.HasIdentity);
+
+    /// <summary>
+    /// Whether the judged holder renewed its record since the judgement (the same acquisition, a new text): then it was alive. A record of
+    /// another acquisition is not a renewal: a new holder that made its lock after our rename wrote it, and the instance we moved is the
+    /// judged, dead one.
+    /// </summary>
+    private static bool RenewedSince(string lockDir, string? judgedRecord)
+    {
+        var text = ReadRecord(lockDir);
+        if (text == judgedRecord)
+        {
+            return false;
+        }
+
+        return LockOwnerRecord.Parse(judgedRecord) is { } judged && LockOwnerRecord.Parse(text) is { } now && judged.IsSameAcquisition(now);
+    }
 
     private static string? ReadRecord(string lockDir)
     {

@@ -52,6 +52,29 @@ public sealed class VerifyToolTests
     }
 
     [Fact]
+    public async Task Verify_finds_a_file_changed_after_install_by_its_digest_and_fix_makes_the_next_install_replace_it()
+    {
+        var spec = $"{Alpha}@1.0.0";
+        var repo = await _fixture.FilledRepoAsync([spec]);
+        var alias = $"{Alpha}_1.0.0";
+        var changed = Path.Combine(repo.AdaptorDir(alias), "package.json");
+        File.AppendAllText(changed, "\n"); // same name and version: only the content digest can tell
+
+        var (found, report) = await Tool.RunJsonAsync(null, "verify", "--repo", repo.Root);
+        var fixing = await Tool.RunAsync(null, "verify", "--fix", "--repo", repo.Root);
+        var rebuilt = await _fixture.InstallAsync(repo, [spec]);
+        var clean = await Tool.RunAsync(null, "verify", "--repo", repo.Root);
+
+        Assert.True(found.ExitCode == 1, found.Output);
+        var problem = Assert.Single(report["problems"]!.AsArray())!;
+        Assert.Equal($"digestMismatch {alias}", $"{problem["kind"]!.GetValue<string>()} {problem["alias"]!.GetValue<string>()}");
+        Assert.Contains("package.json", problem["detail"]!.GetValue<string>());
+        Assert.True(fixing.ExitCode == 0, fixing.Output);
+        Assert.Equal(InstallOutcome.Installed, Assert.Single(rebuilt.Adaptors).Outcome);
+        Assert.True(clean.ExitCode == 0, clean.Output);
+    }
+
+    [Fact]
     public async Task A_command_without_a_repo_is_a_usage_error_with_a_code_and_exit_2()
     {
         var result = await Tool.RunAsync(null, "status");
