@@ -51,7 +51,7 @@ public sealed class LookupCacheTests(ITestOutputHelper output)
         var lag = peerDone.Elapsed;
 
         Assert.Equal(InstallOutcome.Installed, Assert.Single(peerResult.Adaptors).Outcome);
-        Assert.True(waiterResult.Succeeded, string.Join("\n", waiterResult.Failures.Select(f => f.Message)) + "\n" + waiterLog.Text);
+        Assert.True(waiterResult.Succeeded, string.Join("\n", waiterResult.Failures.Select(f => f.Message + f.InnerException)) + "\n" + waiterLog.Text);
         Assert.Equal(InstallOutcome.InstalledByPeer, Assert.Single(waiterResult.Adaptors).Outcome);
         Assert.Equal(0, runner.Count); // no second npm install, so the peer's adaptor was never replaced
         Assert.True(shared.IsInstalled(BetaAlias));
