@@ -13,6 +13,7 @@ namespace RepoLock.Tests.Interop;
 /// waits: the waiter must decide from fresh data, so it neither reinstalls nor touches the peer's adaptor, and does not idle long after
 /// the peer finished. Skipped (with the reason) without root, /dev/fuse, sshfs or sshd.
 /// </summary>
+[Collection("sshfs mounts")] // one sshfs test bed at a time: they time lock takeovers, and parallel sshd/FUSE traffic skews them
 public sealed class LookupCacheTests(ITestOutputHelper output)
 {
     private const string Beta = "@fixture/language-beta@1.2.0";
