@@ -22,6 +22,9 @@ public sealed class AdaptorRepo
     private readonly IRepoLockLog _log;
     private readonly TimeProvider _time;
 
+    /// <summary>How long a lock holder waits for a listing to show a sentinel the file server already has (NFS's default acdirmax).</summary>
+    private static readonly TimeSpan SettleLimit = TimeSpan.FromSeconds(60);
+
     /// <summary>A repo to fill. Checks the folder and the settings; writes nothing.</summary>
     /// <param name="repo">The OpenFn repo folder (<c>AdaptorRepoDir</c>).</param>
     /// <param name="settings">Timeouts, stale age, npm options; validated here.</param>
@@ -153,7 +156,7 @@ public sealed class AdaptorRepo
                     using var held = waiter.TryAcquire($"install {subject}");
                     if (held is not null)
                     {
-                        if (_layout.IsInstalledFresh(spec.Alias))
+                        if (await _layout.IsInstalledSettledAsync(spec.Alias, _settings.PollInterval, SettleLimit, _time, cancellationToken).ConfigureAwait(false))
                         {
                             return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
                         }

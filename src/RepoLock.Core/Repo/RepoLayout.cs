@@ -70,6 +70,55 @@ internal sealed class RepoLayout
     /// </summary>
     public bool IsInstalledFresh(string alias) => ListedAsRegularFile(SentinelPath(alias)) && ListedAsRegularFile(AdaptorManifest(alias));
 
+    /// <summary>
+    /// The decision a lock holder makes before it installs: <see cref="IsInstalledFresh"/>, and if the sentinel is not in the listing
+    /// although the file server has an entry there (a listing cache, such as sshfs's or FUSE's readdir cache, can lag behind a peer that
+    /// just finished), the listing is read again every <paramref name="poll"/> until it shows the entry, for at most <paramref name="limit"/>.
+    /// The server is asked with <c>mkdir</c> on the sentinel's path: the kernel passes it to the server even over a cached "absent" entry;
+    /// EEXIST means something is there, and a folder we did create is removed at once (a folder there counts as "not installed").
+    /// </summary>
+    public async Task<bool> IsInstalledSettledAsync(string alias, TimeSpan poll, TimeSpan limit, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var sentinel = SentinelPath(alias);
+        while (true)
+        {
+            if (IsInstalledFresh(alias))
+            {
+                return true;
+            }
+
+            if (ListedAsRegularFile(sentinel) || !ExistsOnServer(sentinel) || time.GetElapsedTime(started) > limit)
+            {
+                return false; // listed already (the adaptor's own files are what is missing), or truly absent
+            }
+
+            await Task.Delay(poll, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static bool ExistsOnServer(string path)
+    {
+        try
+        {
+            if (!Platform.NativeFs.TryCreateDirectory(path))
+            {
+                return true;
+            }
+
+            Directory.Delete(path);
+            return false;
+        }
+        catch (IOException e) when (e.HResult == 1)
+        {
+            return true; // EPERM: SFTP (sshfs) answers mkdir over an existing entry with a generic failure, which FUSE reports so
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // no parent folder, or not writable: nothing to wait for
+        }
+    }
+
     private static bool ListedAsRegularFile(string path)
     {
         var name = Path.GetFileName(path);

@@ -4,6 +4,7 @@ using RepoLock.Tests.Infrastructure;
 namespace RepoLock.Tests.Install;
 
 /// <summary>Messages that say what really happened, and names that fit every file RepoLock derives from them.</summary>
+[Collection("sshfs mounts")] // one sshfs test bed at a time: they time lock takeovers, and parallel sshd/FUSE traffic skews them
 public class HonestMessageTests : IClassFixture<InstallFixture>, IDisposable
 {
     private const string Beta = "@fixture/language-beta@1.2.0";

@@ -13,6 +13,7 @@ namespace RepoLock.Tests.Interop;
 /// waits: the waiter must decide from fresh data, so it neither reinstalls nor touches the peer's adaptor, and does not idle long after
 /// the peer finished. Skipped (with the reason) without root, /dev/fuse, sshfs or sshd.
 /// </summary>
+[Collection("sshfs mounts")] // one sshfs test bed at a time: they time lock takeovers, and parallel sshd/FUSE traffic skews them
 public sealed class LookupCacheTests(ITestOutputHelper output)
 {
     private const string Beta = "@fixture/language-beta@1.2.0";
@@ -51,7 +52,7 @@ public sealed class LookupCacheTests(ITestOutputHelper output)
         var lag = peerDone.Elapsed;
 
         Assert.Equal(InstallOutcome.Installed, Assert.Single(peerResult.Adaptors).Outcome);
-        Assert.True(waiterResult.Succeeded, string.Join("\n", waiterResult.Failures.Select(f => f.Message)) + "\n" + waiterLog.Text);
+        Assert.True(waiterResult.Succeeded, string.Join("\n", waiterResult.Failures.Select(f => f.Message + f.InnerException)) + "\n" + waiterLog.Text);
         Assert.Equal(InstallOutcome.InstalledByPeer, Assert.Single(waiterResult.Adaptors).Outcome);
         Assert.Equal(0, runner.Count); // no second npm install, so the peer's adaptor was never replaced
         Assert.True(shared.IsInstalled(BetaAlias));

@@ -12,6 +12,7 @@ namespace RepoLock.Tests.Interop;
 /// and a dead holder's lock must be taken over from the other mount: fast when the record proves it dead, otherwise after the stale age.
 /// Skipped (with the reason) without root, /dev/fuse, sshfs or sshd.
 /// </summary>
+[Collection("sshfs mounts")] // one sshfs test bed at a time: they time lock takeovers, and parallel sshd/FUSE traffic skews them
 public sealed class SharedMountTests : IClassFixture<SshfsPair>, IDisposable
 {
     private static readonly TimeSpan Step = TimeSpan.FromSeconds(60);

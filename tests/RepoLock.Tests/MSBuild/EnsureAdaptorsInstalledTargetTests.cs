@@ -222,6 +222,20 @@ public sealed class EnsureAdaptorsInstalledTargetTests : IDisposable
     }
 
     [Fact]
+    public void A_bundle_aimed_at_the_repo_itself_fails_with_RL1007_and_the_repo_stays_whole()
+    {
+        var project = Project().Adaptor($"{Beta}@2.0.0").Property("RepoLockBundleDir", Repo).Property("RepoLockBundleArchive", _dir.Combine("bundle.tar.gz"));
+
+        var run = Build(project, null, "BundleAdaptorRepo"); // the publish step, as `dotnet publish -o <the build output>` aims it
+
+        Assert.False(run.Succeeded);
+        Assert.Equal(["RL1007"], run.Log.ErrorCodes);
+        AssertInstalled(BetaAlias);
+        Assert.True(Directory.Exists(Path.Combine(Repo, ".locks")), "the repo's own folders were replaced");
+        Assert.False(File.Exists(_dir.Combine("bundle.tar.gz")));
+    }
+
+    [Fact]
     public void RepoLockCreateRepoDir_true_creates_a_user_set_AdaptorRepoDir()
     {
         var run = Build(Project().Adaptor($"{Beta}@2.0.0")); // Project() sets RepoLockCreateRepoDir=true
