@@ -33,7 +33,7 @@ public sealed class TargetOptionTests : IDisposable
     }
 
     private AdaptorProject Project(string repo, string name = "project") =>
-        new AdaptorProject(_dir.Combine(name), _registry.Url).Property("AdaptorRepoDir", repo);
+        new AdaptorProject(_dir.Combine(name), _registry.Url).Property("AdaptorRepoDir", repo).Property("RepoLockCreateRepoDir", "true");
 
     private Dictionary<string, string?> NpmEnvironment => new()
     {
