@@ -17,9 +17,15 @@ internal static class InstallCommand
         var lockTimeout = new Option<int?>("--lock-timeout") { Description = "Seconds to wait for a lock a live peer keeps fresh (RepoLockLockTimeout; default 900).", HelpName = "seconds" };
         var installTimeout = new Option<int?>("--install-timeout") { Description = "Seconds one npm install may run (RepoLockInstallTimeout; default 600).", HelpName = "seconds" };
         var npmPath = new Option<string?>("--npm-path") { Description = "The npm executable (RepoLockNpmPath).", HelpName = "path" };
+        var createRepo = new Option<bool>("--create-repo") { Description = "Create the repo folder if it does not exist (RepoLockCreateRepoDir); without it a missing folder is RL1003 (is the share mounted?)." };
+        var ignoreScripts = new Option<bool?>("--ignore-scripts")
+        {
+            Description = "Run npm with --ignore-scripts (RepoLockIgnoreScripts; default true, as OpenFn installs adaptors). --ignore-scripts false runs lifecycle scripts.",
+            HelpName = "true|false",
+        };
         var command = new Command("install", "Install adaptors exactly as a build does: same specifiers, tags resolved, same locks, same summary line.");
         command.Arguments.Add(specs);
-        foreach (var option in new Option[] { registry, offline, maxParallel, lockTimeout, CommonOptions.StaleAge, installTimeout, npmPath })
+        foreach (var option in new Option[] { registry, offline, maxParallel, lockTimeout, CommonOptions.StaleAge, installTimeout, npmPath, ignoreScripts, createRepo })
         {
             command.Options.Add(option);
         }
@@ -35,6 +41,8 @@ internal static class InstallCommand
                 ["RepoLockLockTimeout"] = Text(parsed.GetValue(lockTimeout)),
                 ["RepoLockInstallTimeout"] = Text(parsed.GetValue(installTimeout)),
                 ["RepoLockNpmPath"] = parsed.GetValue(npmPath),
+                ["RepoLockCreateRepoDir"] = parsed.GetValue(createRepo) ? "true" : null,
+                ["RepoLockIgnoreScripts"] = parsed.GetValue(ignoreScripts) is { } ignore ? (ignore ? "true" : "false") : null,
             });
             var adaptors = parsed.GetValue(specs)!.Select(s => AdaptorSpecifier.Parse(s)).ToList(); // all parsed before anything is written
             var json = parsed.GetValue(CommonOptions.Json);
