@@ -128,16 +128,20 @@ internal static class RepoManifest
         return [.. pending.Values];
     }
 
+    /// <summary>False when there is no manifest; throws RL4002 for a link or a folder in its place (never followed).</summary>
+    private static bool IsFile(string manifestPath) => RepoConfinement.KindOf(manifestPath) switch
+    {
+        RepoConfinement.EntryKind.Missing => false,
+        RepoConfinement.EntryKind.Link => throw Errors.LinkInRepo(manifestPath, $"is a link (to {new FileInfo(manifestPath).LinkTarget}), not a file"),
+        RepoConfinement.EntryKind.Directory => throw Errors.LinkInRepo(manifestPath, "is a folder, not a file"),
+        _ => true,
+    };
+
     private static byte[]? ReadBytes(string manifestPath)
     {
-        switch (RepoConfinement.KindOf(manifestPath))
+        if (!IsFile(manifestPath))
         {
-            case RepoConfinement.EntryKind.Missing:
-                return null;
-            case RepoConfinement.EntryKind.Link:
-                throw Errors.LinkInRepo(manifestPath, $"is a link (to {new FileInfo(manifestPath).LinkTarget}), not a file");
-            case RepoConfinement.EntryKind.Directory:
-                throw Errors.LinkInRepo(manifestPath, "is a folder, not a file");
+            return null;
         }
 
         try
@@ -181,14 +185,9 @@ internal static class RepoManifest
     /// <summary>The manifest's object, or null if there is no file. A file that is not an OpenFn manifest is an error, never overwritten.</summary>
     public static JsonObject? Read(string manifestPath)
     {
-        switch (RepoConfinement.KindOf(manifestPath))
+        if (!IsFile(manifestPath))
         {
-            case RepoConfinement.EntryKind.Missing:
-                return null;
-            case RepoConfinement.EntryKind.Link:
-                throw Errors.LinkInRepo(manifestPath, $"is a link (to {new FileInfo(manifestPath).LinkTarget}), not a file");
-            case RepoConfinement.EntryKind.Directory:
-                throw Errors.LinkInRepo(manifestPath, "is a folder, not a file");
+            return null;
         }
 
         string text;
