@@ -31,7 +31,7 @@ public sealed class BundleFixture : IDisposable
 
     public TempDir NpmCache { get; } = new("npmcache");
 
-    public RepoLockSettings Settings => new() { Registry = Registry.Url, NpmCacheDir = NpmCache.Path, LockTimeout = TimeSpan.FromSeconds(120) };
+    public RepoLockSettings Settings => new() { Registry = Registry.Url, NpmCacheDir = NpmCache.Path, LockTimeout = TimeSpan.FromSeconds(120), CreateRepoDir = true };
 
     /// <summary>tests/node/worker-install.cjs: proper-lockfile lock, npm install &lt;alias&gt;@npm:&lt;name&gt;@&lt;version&gt; in the repo root, empty sentinel.</summary>
     public async Task WorkerInstallAsync(string repo, string name, string version, string? registry = null)

@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using RepoLock.Core;
+using RepoLock.Core.Bundle;
 using RepoLock.Tests.Infrastructure;
 
 namespace RepoLock.Tests.Install;
@@ -132,6 +133,24 @@ public class ConfinementTests : IClassFixture<InstallFixture>, IDisposable
     }
 
     [Fact]
+    public async Task A_dangling_link_inside_an_adaptor_is_refused_with_RL4004_and_nothing_is_written()
+    {
+        await InstallBeta();
+        var link = Path.Combine(_layout.AdaptorDir(BetaAlias), "node_modules", ".bin", "gone");
+        Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+        File.CreateSymbolicLink(link, "../../no-such-cli.js"); // inside the adaptor, but nothing there: PublishContainer would fail on it
+        var dest = _dir.Combine("publish", "openfn-repo");
+
+        var e = Assert.Throws<RepoLockException>(() => RepoBundle.Create(_layout, Specs(Beta), dest, dest + ".tar.gz"));
+
+        Assert.Equal(ErrorCodes.LinkLeavesAdaptor, e.Code);
+        Assert.Contains(link, e.Message);
+        Assert.Contains("does not exist", e.Message);
+        Assert.False(Directory.Exists(dest));
+        Assert.False(File.Exists(dest + ".tar.gz"));
+    }
+
+    [Fact]
     public async Task Links_inside_an_adaptor_stay_links_in_the_bundle_and_the_archive_never_follows_a_directory_link()
     {
         await InstallBeta();
@@ -141,7 +160,8 @@ public class ConfinementTests : IClassFixture<InstallFixture>, IDisposable
         Directory.CreateSymbolicLink(Path.Combine(adaptor, "same"), "node_modules");                       // a directory link inside
         var dest = _dir.Combine("publish", "openfn-repo");
 
-        RepoBundle.Create(_layout, Specs(Beta), dest, dest + ".tar.gz");
+        // The links were added after the install, so the digest would stop the bundle (RL6003): verification off, the links are the point.
+        RepoBundle.Create(_layout, Specs(Beta), dest, dest + ".tar.gz", new BundleOptions(false, ReproducibleArchive.DefaultTimestamp));
 
         Assert.Equal("../../index.js", new FileInfo(Path.Combine(dest, "node_modules", BetaAlias, "node_modules", ".bin", "tool")).LinkTarget);
         using var tar = new TarReader(new GZipStream(File.OpenRead(dest + ".tar.gz"), CompressionMode.Decompress));

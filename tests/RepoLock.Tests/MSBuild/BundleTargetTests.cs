@@ -29,6 +29,7 @@ public sealed class BundleTargetTests : IDisposable
 
     private AdaptorProject Project() => new AdaptorProject(_dir.Combine("project"), _registry.Url)
         .Property("AdaptorRepoDir", _dir.Combine("repo"))
+        .Property("RepoLockCreateRepoDir", "true")
         .Property("RepoLockBundleDir", _dir.Combine("publish", "openfn-repo"))
         .Property("RepoLockBundleArchive", Archive)
         .Adaptor($"{Alpha}@1.0.0");
@@ -111,7 +112,7 @@ public sealed class BundleTargetTests : IDisposable
     public void A_container_publish_points_the_worker_at_the_bundle_under_the_app_folder(string? enabled, string? own, string? expected)
     {
         var project = new AdaptorProject(_dir.Combine("sdk-project"), _registry.Url, HostKind.Sdk).Adaptor($"{Alpha}@1.0.0")
-            .Property("AdaptorRepoDir", _dir.Combine("repo"));
+            .Property("AdaptorRepoDir", _dir.Combine("repo")).Property("RepoLockCreateRepoDir", "true");
         if (enabled is not null)
         {
             project.Property("RepoLockContainerEnvironment", enabled);
