@@ -63,7 +63,7 @@ public static class ErrorCodes
     /// <summary>Warning: a sentinel or an adaptor's <c>package.json</c> is a link or a folder; the adaptor counts as not installed.</summary>
     public const string NotARegularFile = "RL4003";
 
-    /// <summary>A link inside an adaptor leads outside that adaptor's folder; it is not bundled.</summary>
+    /// <summary>A link inside an adaptor leads outside that adaptor's folder, or to nothing; it is not bundled.</summary>
     public const string LinkLeavesAdaptor = "RL4004";
 
     /// <summary>An adaptor's <c>package.json</c> has a <c>name</c> or <c>version</c> that is not a string.</summary>

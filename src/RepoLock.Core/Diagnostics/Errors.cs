@@ -72,6 +72,11 @@ internal static class Errors
         $"Adaptor '{adaptor}': the link {link} leads to {target}, outside the adaptor's folder; RepoLock will not ship it. " +
         "Remove the link (or reinstall the adaptor: delete its folder and sentinel) and publish again. Nothing was written.");
 
+    public static RepoLockException LinkDangles(string adaptor, string link, string target) => new(ErrorCodes.LinkLeavesAdaptor,
+        $"Adaptor '{adaptor}': the link {link} leads to {target}, which does not exist; RepoLock will not ship it (an image built by " +
+        "'dotnet publish -t:PublishContainer' would fail on it). Remove the link (or reinstall the adaptor: delete its folder and sentinel) " +
+        "and publish again. Nothing was written.");
+
     public static RepoLockException ReadOnly(string adaptor, string path, Exception e) => new(ErrorCodes.RepoReadOnly,
         $"Adaptor '{adaptor}': the repo {path} is read-only here, or not writable by this user ({e.Message}), so the missing adaptor cannot be installed. " +
         "Mount the repo read-write on this agent, or install the adaptor from an agent that can write it. Nothing was written.", e);

@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using RepoLock.Core;
+using RepoLock.Core.Bundle;
 using RepoLock.Tests.Infrastructure;
 
 namespace RepoLock.Tests.Install;
@@ -127,6 +128,24 @@ public class ConfinementTests : IClassFixture<InstallFixture>, IDisposable
 
         Assert.Equal(ErrorCodes.LinkLeavesAdaptor, e.Code);
         Assert.Contains(link, e.Message);
+        Assert.False(Directory.Exists(dest));
+        Assert.False(File.Exists(dest + ".tar.gz"));
+    }
+
+    [Fact]
+    public async Task A_dangling_link_inside_an_adaptor_is_refused_with_RL4004_and_nothing_is_written()
+    {
+        await InstallBeta();
+        var link = Path.Combine(_layout.AdaptorDir(BetaAlias), "node_modules", ".bin", "gone");
+        Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+        File.CreateSymbolicLink(link, "../../no-such-cli.js"); // inside the adaptor, but nothing there: PublishContainer would fail on it
+        var dest = _dir.Combine("publish", "openfn-repo");
+
+        var e = Assert.Throws<RepoLockException>(() => RepoBundle.Create(_layout, Specs(Beta), dest, dest + ".tar.gz"));
+
+        Assert.Equal(ErrorCodes.LinkLeavesAdaptor, e.Code);
+        Assert.Contains(link, e.Message);
+        Assert.Contains("does not exist", e.Message);
         Assert.False(Directory.Exists(dest));
         Assert.False(File.Exists(dest + ".tar.gz"));
     }

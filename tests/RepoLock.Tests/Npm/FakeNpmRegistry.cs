@@ -72,7 +72,8 @@ public sealed class FakeNpmRegistry : IDisposable
 
     /// <summary>
     /// Adds (or replaces) <paramref name="name"/>@<paramref name="version"/>. When <paramref name="distTag"/>
-    /// is not null the tag is moved to this version.
+    /// is not null the tag is moved to this version. <paramref name="bin"/> names a command that runs the package's index.js
+    /// (<c>"bin": {"&lt;bin&gt;": "index.js"}</c>), for which npm writes a <c>node_modules/.bin</c> link.
     /// </summary>
     public FakeNpmRegistry AddPackage(
         string name,
@@ -80,7 +81,8 @@ public sealed class FakeNpmRegistry : IDisposable
         IDictionary<string, string>? dependencies = null,
         string? indexJs = null,
         string? distTag = "latest",
-        string? installScript = null)
+        string? installScript = null,
+        string? bin = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(version);
@@ -93,7 +95,7 @@ public sealed class FakeNpmRegistry : IDisposable
         }
 
         indexJs ??= DefaultIndexJs(name, version);
-        byte[] tgz = BuildTarball(name, version, deps, indexJs, installScript);
+        byte[] tgz = BuildTarball(name, version, deps, indexJs, installScript, bin);
         string integrity = "sha512-" + Convert.ToBase64String(SHA512.HashData(tgz));
         string shasum = Convert.ToHexStringLower(SHA1.HashData(tgz));
         string tarballPath = $"{name}/-/{BaseName(name)}-{version}.tgz";
@@ -106,7 +108,7 @@ public sealed class FakeNpmRegistry : IDisposable
                 _packages.Add(name, pkg);
             }
             var published = BaseTime.AddMinutes(++_versionCounter);
-            pkg.Versions[version] = new VersionState(version, deps, Url + tarballPath, integrity, shasum, published, installScript);
+            pkg.Versions[version] = new VersionState(version, deps, Url + tarballPath, integrity, shasum, published, installScript, bin);
             if (!pkg.Order.Contains(version)) pkg.Order.Add(version);
             if (distTag != null) pkg.DistTags[distTag] = version;
             pkg.Modified = published;
@@ -388,9 +390,9 @@ public sealed class FakeNpmRegistry : IDisposable
         $"exports.name = {JsonSerializer.Serialize(name)};\n" +
         $"exports.version = {JsonSerializer.Serialize(version)};\n";
 
-    private static byte[] BuildTarball(string name, string version, SortedDictionary<string, string> deps, string indexJs, string? installScript)
+    private static byte[] BuildTarball(string name, string version, SortedDictionary<string, string> deps, string indexJs, string? installScript, string? bin)
     {
-        byte[] packageJson = ManifestJson(name, version, deps, installScript);
+        byte[] packageJson = ManifestJson(name, version, deps, installScript, bin);
         byte[] index = new UTF8Encoding(false).GetBytes(indexJs);
 
         using var tarBuffer = new MemoryStream();
@@ -422,7 +424,7 @@ public sealed class FakeNpmRegistry : IDisposable
         writer.WriteEntry(entry);
     }
 
-    private static byte[] ManifestJson(string name, string version, SortedDictionary<string, string> deps, string? installScript)
+    private static byte[] ManifestJson(string name, string version, SortedDictionary<string, string> deps, string? installScript, string? bin)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
@@ -433,6 +435,7 @@ public sealed class FakeNpmRegistry : IDisposable
             w.WriteString("main", "index.js");
             WriteDeps(w, deps);
             WriteInstallScript(w, installScript);
+            WriteBin(w, bin);
             w.WriteEndObject();
         }
         ms.WriteByte((byte)'\n');
@@ -467,6 +470,7 @@ public sealed class FakeNpmRegistry : IDisposable
                 w.WriteString("main", "index.js");
                 WriteDeps(w, v.Dependencies);
                 WriteInstallScript(w, v.InstallScript);
+                WriteBin(w, v.Bin);
                 w.WriteStartObject("dist");
                 w.WriteString("tarball", v.TarballUrl);
                 w.WriteString("integrity", v.Integrity);
@@ -507,6 +511,14 @@ public sealed class FakeNpmRegistry : IDisposable
         w.WriteEndObject();
     }
 
+    private static void WriteBin(Utf8JsonWriter w, string? bin)
+    {
+        if (bin is null) return;
+        w.WriteStartObject("bin");
+        w.WriteString(bin, "index.js");
+        w.WriteEndObject();
+    }
+
     private static string Iso(DateTimeOffset t) =>
         t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -529,7 +541,8 @@ public sealed class FakeNpmRegistry : IDisposable
         string Integrity,
         string Shasum,
         DateTimeOffset Published,
-        string? InstallScript = null);
+        string? InstallScript = null,
+        string? Bin = null);
 
     private sealed record TarballEntry(string Name, byte[] Bytes);
 
