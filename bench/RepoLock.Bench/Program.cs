@@ -96,6 +96,12 @@ using (var ctx = new BenchContext(options, paths))
         return [await NoOpBuild.RunAsync(ctx, f, repo)];
     }, ("noop-build", 2, "No-op build overhead"));
 
+    await Measure(["waiting-cpu"], async () =>
+    {
+        var (f, repo) = await Builds();
+        return [await WaitingCpu.RunAsync(ctx, f, repo)];
+    }, ("waiting-cpu", 8, "CPU of a waiting build"));
+
     List<RaceRun> coreRuns = [];
     await Measure(["cold-start"], async () =>
     {

@@ -5,7 +5,7 @@ public sealed record BenchOptions
 {
     public bool Smoke { get; init; }
 
-    /// <summary>Run only these measurements (ids such as cache-hit, lock, noop-build, cold-start, baselines, recovery, contention).</summary>
+    /// <summary>Run only these measurements (ids such as cache-hit, lock, noop-build, cold-start, baselines, recovery, contention, waiting-cpu).</summary>
     public IReadOnlySet<string>? Only { get; init; }
 
     /// <summary>Keep the temporary folder (repos, projects, npm caches) for inspection.</summary>
@@ -43,7 +43,8 @@ public sealed record BenchOptions
           dotnet run -c Release --project bench/RepoLock.Bench -- --smoke      a tiny version of every measurement (under a minute);
                                                                                writes bench/results/smoke/ only
         Options:
-          --only a,b      run only these measurements: cache-hit, lock, noop-build, cold-start, baselines, recovery, contention
+          --only a,b      run only these measurements: cache-hit, lock, noop-build, cold-start, baselines, recovery, contention,
+                          waiting-cpu
           --keep-temp     keep the temporary folder (repos, projects, npm caches)
           --latency S     tarball latency of the fake registry in seconds for 4 and 5 (default 1.5; smoke 0.2)
         A run with --only or --latency writes bench/results/benchmarks-partial.* and leaves the published figures alone.
@@ -95,6 +96,10 @@ public sealed record Sizes
     public required int ContentionRounds { get; init; }
     public required int[] ContentionPollMs { get; init; }
 
+    // 8: pairs of waiting and no-op builds (after one untimed pair), and how long the waiting build waits.
+    public required int WaitingPairs { get; init; }
+    public required double WaitingSeconds { get; init; }
+
     public static readonly Sizes FullRun = new()
     {
         BdnWarmups = 2,
@@ -114,6 +119,8 @@ public sealed record Sizes
         ContentionProcesses = 8,
         ContentionRounds = 200,
         ContentionPollMs = [200, 5],
+        WaitingPairs = 5,
+        WaitingSeconds = 5,
     };
 
     public static readonly Sizes SmokeRun = new()
@@ -135,5 +142,7 @@ public sealed record Sizes
         ContentionProcesses = 8,
         ContentionRounds = 10,
         ContentionPollMs = [200, 5],
+        WaitingPairs = 1,
+        WaitingSeconds = 2,
     };
 }

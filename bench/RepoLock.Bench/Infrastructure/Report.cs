@@ -238,6 +238,13 @@ public static class Fmt
 {
     public static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>The median of the values that are known, or null when none is.</summary>
+    public static double? MedianKnown(IEnumerable<double?> values)
+    {
+        var known = values.Where(v => v is not null).Select(v => v!.Value).ToList();
+        return known.Count > 0 ? Median(known) : null;
+    }
+
     public static double Median(IEnumerable<double> values)
     {
         var sorted = values.OrderBy(v => v).ToArray();

@@ -10,7 +10,7 @@ public static class Recovery
     public static async Task<Section> RunAsync(BenchContext ctx)
     {
         var settings = new LockSettings();
-        var section = new Section { Id = "recovery", Number = 6, Title = "Recovery after SIGKILL of a lock holder (same machine)" };
+        var section = new Section { Id = "recovery", Number = 6, Title = "Recovery after SIGKILL of a lock holder (same machine, another PID namespace)" };
         section.Method =
             $"A tests/RepoLock.TestHost `hold` process takes the lock of an adaptor alias (stale age {settings.StaleAge.TotalSeconds:0} s) and prints LOCKED. " +
             $"The bench then waits for the same lock with `LockService.AcquireAsync` (default settings: poll {settings.PollInterval.TotalMilliseconds:0} ms, fast recovery on) and, " +
@@ -18,7 +18,10 @@ public static class Recovery
             $"(the holder's owner record proves it dead). Without the owner record a waiter would wait out the stale age, {settings.StaleAge.TotalSeconds:0} s. " +
             $"{ctx.Size.RecoveryRepeats} repetitions. Then once with the holder in another PID namespace (`unshare --pid --fork --mount-proc`, " +
             "as a build in another pod or on another machine): its pid proves nothing here, so only its lease can tell (renewed every " +
-            $"{settings.EffectiveLeaseInterval.TotalSeconds:0} s, grace {settings.EffectiveLeaseGrace.TotalSeconds:0} s).";
+            $"{settings.EffectiveLeaseInterval.TotalSeconds:0} s, grace {settings.EffectiveLeaseGrace.TotalSeconds:0} s). " +
+            "Last, the whole path a user sees: a TestHost `install` in another PID namespace is SIGKILLed while npm downloads the adaptor (the fake registry " +
+            "holds its tarball answer), and an install in the bench that was waiting for the same adaptor takes over and installs it (its own download delayed " +
+            $"by the usual {ctx.Size.TarballLatency.TotalSeconds:0.0#} s): ms from the kill to the takeover and to the adaptor installed.";
         section.Columns = ["Figure", "Value"];
         var times = new List<double>();
         for (var r = 0; r < ctx.Size.RecoveryRepeats; r++)
@@ -31,10 +34,13 @@ public static class Recovery
         }
 
         double? otherNamespace = null;
+        (double TakeOver, double Installed)? installer = null;
         if (UnshareWorks())
         {
             otherNamespace = await KillAndTakeOverAsync(ctx, settings, section, ["unshare", "--pid", "--fork", "--mount-proc"]);
             ctx.Progress($"recovery from another PID namespace: {otherNamespace:0} ms");
+            installer = await KillInstallerAsync(ctx, section, ["unshare", "--pid", "--fork", "--mount-proc"]);
+            ctx.Progress($"installer killed in another PID namespace: took over after {installer?.TakeOver:0} ms, installed after {installer?.Installed:0} ms");
         }
         else
         {
@@ -55,6 +61,12 @@ public static class Recovery
             section.Row("SIGKILL of a holder in another PID namespace → waiter holds the lock (the lease)", Fmt.Ms(other));
         }
 
+        if (installer is { } inst)
+        {
+            section.Row("SIGKILL of an installer in another PID namespace, mid npm install → the waiting install took over / has the adaptor installed",
+                $"{Fmt.Ms(inst.TakeOver)} / {Fmt.Ms(inst.Installed)}");
+        }
+
         section.Row("stale age (a Node worker's lock)", $"{settings.StaleAge.TotalSeconds:0} s");
         section.Figures.Add(new()
         {
@@ -62,6 +74,9 @@ public static class Recovery
             ["medianMs"] = Fmt.R(median, 1),
             ["maxMs"] = Fmt.R(times.Max(), 1),
             ["otherPidNamespaceMs"] = otherNamespace is { } o ? Fmt.R(o, 1) : null,
+            ["otherPidNamespaceInstallerTakeoverMs"] = installer is { } i1 ? Fmt.R(i1.TakeOver, 1) : null,
+            ["otherPidNamespaceInstallerInstalledMs"] = installer is { } i2 ? Fmt.R(i2.Installed, 1) : null,
+            ["installTarballLatencySeconds"] = ctx.Size.TarballLatency.TotalSeconds,
             ["leaseGraceSeconds"] = settings.EffectiveLeaseGrace.TotalSeconds,
             ["staleAgeSeconds"] = settings.StaleAge.TotalSeconds,
             ["pollIntervalMs"] = settings.PollInterval.TotalMilliseconds,
@@ -71,6 +86,12 @@ public static class Recovery
         if (otherNamespace is { } ns)
         {
             section.Target("SIGKILL of a holder in another PID namespace → takeover", "< 20 s", $"{Fmt.Ms(ns)} (stale age {settings.StaleAge.TotalSeconds:0} s)", ns < 20_000);
+        }
+
+        if (installer is { } ins)
+        {
+            section.Target("SIGKILL of an installer in another PID namespace → takeover (installed)", "< 20 s",
+                $"{Fmt.Ms(ins.TakeOver)} (installed after {Fmt.Ms(ins.Installed)}, with a {ctx.Size.TarballLatency.TotalSeconds:0.0#} s tarball)", ins.TakeOver < 20_000);
         }
 
         return section;
@@ -109,6 +130,61 @@ public static class Recovery
         return elapsed;
     }
 
+    /// <summary>
+    /// A TestHost <c>install</c> (behind <paramref name="prefix"/>) is SIGKILLed while npm downloads the adaptor (its lock held); an
+    /// install in the bench waits for the same adaptor. Ms from the kill to the waiter's takeover and to the adaptor installed.
+    /// </summary>
+    private static async Task<(double TakeOver, double Installed)?> KillInstallerAsync(BenchContext ctx, Section section, string[] prefix)
+    {
+        var adaptor = Fixtures.Adaptors[0];
+        var repo = Path.Combine(ctx.NewFolder("recovery-install"), "repo");
+        var before = ctx.Registry.TarballRequests(adaptor.Name);
+        ctx.Registry.TarballLatency = TimeSpan.FromMinutes(5); // the holder stays in npm until it is killed
+        try
+        {
+            string[] command = [.. prefix, "dotnet", ctx.Paths.TestHostDll, "install", repo, ctx.Registry.Url, ctx.NewFolder("npm-cache-holder"), "300", "1", adaptor.ToString()];
+            using var holder = ChildProcess.Start(command[0], command[1..]);
+            var started = Stopwatch.StartNew();
+            while (ctx.Registry.TarballRequests(adaptor.Name) == before)
+            {
+                if (holder.HasExited || started.Elapsed > TimeSpan.FromMinutes(1))
+                {
+                    section.Errors.Add($"the installer never asked for the tarball:\n{holder.Output}");
+                    return null;
+                }
+
+                await Task.Delay(20);
+            }
+
+            var log = new WaitLog();
+            var settings = new RepoLockSettings { Registry = ctx.Registry.Url, NpmCacheDir = ctx.NewFolder("npm-cache-waiter") };
+            var waiter = Task.Run(() => new AdaptorRepo(new RepoLayout(repo), settings, log).EnsureInstalledAsync([adaptor], CancellationToken.None));
+            await Task.Delay(new LockSettings().PollInterval + TimeSpan.FromMilliseconds(150));
+            if (waiter.IsCompleted)
+            {
+                section.Errors.Add("the waiting install finished while the installer was alive");
+                return null;
+            }
+
+            log.Clock = Stopwatch.StartNew();
+            holder.Kill();
+            ctx.Registry.TarballLatency = ctx.Size.TarballLatency; // the waiter's own download: an ordinary one
+            var result = await waiter;
+            var installed = log.Clock.Elapsed.TotalMilliseconds;
+            if (!result.Succeeded || result.Adaptors.Single().Outcome != InstallOutcome.Installed)
+            {
+                section.Errors.Add($"the waiting install did not install the adaptor itself: {string.Join("; ", result.Failures.Select(f => f.Message))}");
+                return null;
+            }
+
+            return (log.TookOverAtMs ?? double.NaN, installed);
+        }
+        finally
+        {
+            ctx.Registry.TarballLatency = ctx.Size.TarballLatency;
+        }
+    }
+
     private static bool UnshareWorks()
     {
         try
@@ -127,7 +203,19 @@ public static class Recovery
     {
         public bool TookOver { get; private set; }
 
-        public void Info(string message) => TookOver |= message.Contains("took over", StringComparison.Ordinal);
+        /// <summary>Runs from the kill; <see cref="TookOverAtMs"/> is read off it when the takeover is logged.</summary>
+        public Stopwatch? Clock { get; set; }
+
+        public double? TookOverAtMs { get; private set; }
+
+        public void Info(string message)
+        {
+            if (message.Contains("took over", StringComparison.Ordinal))
+            {
+                TookOver = true;
+                TookOverAtMs ??= Clock?.Elapsed.TotalMilliseconds;
+            }
+        }
 
         public void Detail(string message)
         {

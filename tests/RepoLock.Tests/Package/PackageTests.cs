@@ -98,6 +98,28 @@ public sealed class PackageTests : IClassFixture<PackageFixture>
         Assert.Contains("tasks/net8.0/RepoLock.Core.pdb", entries);
     }
 
+    [Theory]
+    [InlineData("RepoLock.Tasks")]
+    [InlineData("RepoLock.Core")]
+    public void The_task_and_the_core_ship_as_ReadyToRun_images_that_keep_their_IL(string assembly)
+    {
+        using var zip = System.IO.Compression.ZipFile.OpenRead(Package.Nupkg);
+        using var copy = new MemoryStream();
+        using (var entry = zip.GetEntry($"tasks/net8.0/{assembly}.dll")!.Open())
+        {
+            entry.CopyTo(copy);
+        }
+
+        copy.Position = 0;
+        using var pe = new System.Reflection.PortableExecutable.PEReader(copy);
+        var reader = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+
+        // Precompiled code (the ReadyToRun header) for the SDK's runtime on linux-x64, and the IL any other runtime JIT-compiles.
+        Assert.True(pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0, $"{assembly}.dll in the package has no ReadyToRun header");
+        Assert.Equal(assembly, reader.GetString(reader.GetAssemblyDefinition().Name));
+        Assert.Contains(reader.MethodDefinitions, m => reader.GetMethodDefinition(m).RelativeVirtualAddress != 0);
+    }
+
     [Fact]
     public void The_props_and_targets_are_in_build_and_buildTransitive()
     {
