@@ -208,17 +208,17 @@ public static class ColdStart
         return n;
     }
 
-    /// <summary>Starts K processes at once on a fresh empty repo and waits for all; counts downloads per adaptor and checks the repo after.</summary>
-    public static async Task<RaceRun> RaceAsync(BenchContext ctx, string driver, int k, IReadOnlyList<AdaptorSpecifier> adaptors,
-        Func<int, string, string, ChildProcess> start, Action<string>? prepare = null)
+    /// <summary>
+    /// Starts the processes at once and waits for all (5 min each at most); wall and child CPU time of the whole run, each process's
+    /// timeline in <c>process-N.log</c>, and tarball downloads per adaptor (one download = one npm install: each process has its own cache).
+    /// </summary>
+    internal static async Task<(ChildProcessResult[] Results, double Wall, double? Cpu, Dictionary<string, int> Downloads)> RunAllAsync(
+        BenchContext ctx, string runDir, IReadOnlyList<AdaptorSpecifier> adaptors, Func<List<ChildProcess>> startAll)
     {
-        var runDir = ctx.NewFolder($"race-{driver.Replace(' ', '-')}-k{k}");
-        var repo = Path.Combine(runDir, "repo");
-        prepare?.Invoke(repo);
         var before = Fixtures.TarballSnapshot(ctx.Registry);
         var cpuBefore = ChildCpu.Seconds();
         var clock = Stopwatch.StartNew();
-        var procs = Enumerable.Range(0, k).Select(i => start(i, repo, Path.Combine(runDir, $"npm-cache-{i}"))).ToList();
+        var procs = startAll();
         ChildProcessResult[] results;
         try
         {
@@ -240,7 +240,18 @@ public static class ColdStart
         }
 
         var after = Fixtures.TarballSnapshot(ctx.Registry);
-        var downloads = adaptors.ToDictionary(a => a.Alias, a => after[a.Alias] - before[a.Alias]);
+        return (results, wall, cpu, adaptors.ToDictionary(a => a.Alias, a => after[a.Alias] - before[a.Alias]));
+    }
+
+    /// <summary>Starts K processes at once on a fresh empty repo and waits for all; counts downloads per adaptor and checks the repo after.</summary>
+    public static async Task<RaceRun> RaceAsync(BenchContext ctx, string driver, int k, IReadOnlyList<AdaptorSpecifier> adaptors,
+        Func<int, string, string, ChildProcess> start, Action<string>? prepare = null)
+    {
+        var runDir = ctx.NewFolder($"race-{driver.Replace(' ', '-')}-k{k}");
+        var repo = Path.Combine(runDir, "repo");
+        prepare?.Invoke(repo);
+        var (results, wall, cpu, downloads) = await RunAllAsync(ctx, runDir, adaptors,
+            () => Enumerable.Range(0, k).Select(i => start(i, repo, Path.Combine(runDir, $"npm-cache-{i}"))).ToList());
         var summaries = results.Select(r => BuildFixture.ParseSummary(r.Output)).ToList();
         int? installedBySummaries = summaries.All(s => s is not null) ? summaries.Sum(s => s!.Value.Installed) : null;
         return new RaceRun(driver, k, adaptors.Count, wall, results.Count(r => r.ExitCode != 0), downloads, Fixtures.Inspect(repo, adaptors), installedBySummaries, results)

@@ -18,35 +18,10 @@ public static class CoordinationFreeFloor
     {
         var runDir = ctx.NewFolder($"floor-{driver.Replace(' ', '-')}-k{k}");
         var adaptors = Fixtures.Adaptors;
-        var before = Fixtures.TarballSnapshot(ctx.Registry);
-        var cpuBefore = ChildCpu.Seconds();
-        var clock = Stopwatch.StartNew();
         var shares = Enumerable.Range(0, k).Select(i => adaptors.Where((_, j) => j % k == i).ToList()).ToList();
-        var procs = Enumerable.Range(0, k).Select(i => shares[i].Count > 0
+        var (results, wall, cpu, downloads) = await ColdStart.RunAllAsync(ctx, runDir, adaptors, () => Enumerable.Range(0, k).Select(i => shares[i].Count > 0
             ? start(i, Path.Combine(runDir, $"repo-{i}"), Path.Combine(runDir, $"npm-cache-{i}"), shares[i])
-            : start(i, installedRepo, Path.Combine(runDir, $"npm-cache-{i}"), adaptors)).ToList();
-        ChildProcessResult[] results;
-        try
-        {
-            results = await Task.WhenAll(procs.Select(p => p.WaitAsync(TimeSpan.FromMinutes(5))));
-        }
-        finally
-        {
-            foreach (var p in procs)
-            {
-                p.Dispose();
-            }
-        }
-
-        var wall = clock.Elapsed.TotalSeconds;
-        var cpu = ChildCpu.Seconds() - cpuBefore;
-        for (var i = 0; i < results.Length; i++)
-        {
-            File.WriteAllText(Path.Combine(runDir, $"process-{i}.log"), results[i].Timeline);
-        }
-
-        var after = Fixtures.TarballSnapshot(ctx.Registry);
-        var downloads = adaptors.ToDictionary(a => a.Alias, a => after[a.Alias] - before[a.Alias]);
+            : start(i, installedRepo, Path.Combine(runDir, $"npm-cache-{i}"), adaptors)).ToList());
         var states = shares.Select((share, i) => share.Count > 0 ? Fixtures.Inspect(Path.Combine(runDir, $"repo-{i}"), share) : null).OfType<RepoState>().ToList();
         var state = new RepoState(states.SelectMany(s => s.NotInManifest).ToList(), states.SelectMany(s => s.NotInNodeModules).ToList(),
             states.SelectMany(s => s.NoSentinel).ToList());
