@@ -49,7 +49,7 @@ public sealed class AdaptorRepo
         _log = log ?? NullLog.Instance;
         _time = settings.Time;
         var me = self ?? MachineIdentity.Current;
-        _locks = new LockService(settings.Lock, me, _time, _log);
+        _locks = new LockService(settings.Lock with { Checkpoint = TestOnlyCheckpoints.ForLocks() }, me, _time, _log);
         _npm = new NpmClient(settings.Npm, runner);
         _installer = new AdaptorInstaller(layout, _settings, _locks, _npm, me, _time, _log);
     }
@@ -164,10 +164,8 @@ public sealed class AdaptorRepo
                         var installedStarted = _time.GetTimestamp();
                         try
                         {
-                            var ours = await _installer.InstallAsync(spec, held, cancellationToken, progress).ConfigureAwait(false);
-                            return ours
-                                ? Result(spec, InstallOutcome.Installed, _time.GetElapsedTime(installedStarted))
-                                : Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
+                            var outcome = await _installer.InstallAsync(spec, held, cancellationToken, progress).ConfigureAwait(false);
+                            return Result(spec, outcome, _time.GetElapsedTime(outcome == InstallOutcome.InstalledByPeer ? started : installedStarted));
                         }
                         catch (RepoLockException e) when (e.Code == ErrorCodes.LockLost && _layout.IsInstalledFresh(spec.Alias))
                         {
@@ -209,7 +207,7 @@ public sealed class AdaptorRepo
     {
         try
         {
-            var unlisted = RepoManifest.Unlisted(_layout.ManifestPath, hits);
+            var unlisted = RepoManifest.Unlisted(_layout, hits);
             if (unlisted.Count > 0 && await RepoManifest.AddAsync(_layout, _locks, unlisted, null, cancellationToken).ConfigureAwait(false))
             {
                 _log.Info($"RepoLock: listed {string.Join(", ", unlisted.Select(s => s.Alias))} in {_layout.ManifestPath} again (the entries were missing).");
@@ -237,7 +235,8 @@ public sealed class AdaptorRepo
             return $"{matching.Count} {label}{time}";
         }
 
-        var failedPart = failed > 0 ? $", {failed} failed" : "";
+        var failedPart = (results.Any(r => r.Outcome == InstallOutcome.Adopted) ? $", {Part(InstallOutcome.Adopted, "adopted from an OpenFn worker's install", false)}" : "")
+                         + (failed > 0 ? $", {failed} failed" : "");
         return $"RepoLock: {results.Count + failed} adaptor(s) in {_layout.Root}: {Part(InstallOutcome.AlreadyInstalled, "already installed", false)}, " +
                $"{Part(InstallOutcome.Installed, "installed", true)}, {Part(InstallOutcome.InstalledByPeer, "installed by a peer", true)}{failedPart}.";
     }

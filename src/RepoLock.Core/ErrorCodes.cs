@@ -60,7 +60,8 @@ public static class ErrorCodes
     /// <summary>One of RepoLock's own folders (or the repo manifest, or a lock file) is a link or not the kind of entry it must be; nothing was changed.</summary>
     public const string LinkInRepo = "RL4002";
 
-    /// <summary>Warning: a sentinel or an adaptor's <c>package.json</c> is a link or a folder; the adaptor counts as not installed.</summary>
+    /// <summary>A sentinel, the repo manifest or an adaptor's <c>package.json</c> is a link, a folder, a FIFO, a device or a socket: never
+    /// read or followed (a warning where the adaptor then counts as not installed, an error where the file must be read).</summary>
     public const string NotARegularFile = "RL4003";
 
     /// <summary>A link inside an adaptor leads outside that adaptor's folder, or to nothing; it is not bundled.</summary>
@@ -68,6 +69,9 @@ public static class ErrorCodes
 
     /// <summary>An adaptor's <c>package.json</c> has a <c>name</c> or <c>version</c> that is not a string.</summary>
     public const string BadAdaptorManifest = "RL4005";
+
+    /// <summary>A file RepoLock must read (the repo manifest, a sentinel, an owner record, a <c>package.json</c>) is larger than RepoLock reads.</summary>
+    public const string FileTooLarge = "RL4006";
 
     /// <summary>Not the MSBuild of the .NET SDK (raised by the targets, where the task cannot load).</summary>
     public const string UnsupportedHost = "RL5001";

@@ -11,4 +11,10 @@ public enum InstallOutcome
 
     /// <summary>A peer (another build, agent or Node worker) installed it while this call waited for its lock.</summary>
     InstalledByPeer,
+
+    /// <summary>
+    /// A complete install that another tool made (a stock OpenFn worker's root <c>npm install</c>: manifest entry and folder, no sentinel)
+    /// was adopted in place: this call wrote its sentinel ("adopted", no content digest) and moved nothing.
+    /// </summary>
+    Adopted,
 }

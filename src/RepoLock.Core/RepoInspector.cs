@@ -57,7 +57,7 @@ public sealed class RepoInspector
         var adaptors = sentinels.Union(folders).Union(listed).Union(locked.Where(a => RepoScan.TryParseAlias(a) is not null)).Order(StringComparer.Ordinal)
             .Select(alias => Describe(alias, sentinels.Contains(alias), listed.Contains(alias), locked.Contains(alias)))
             .ToList();
-        return new RepoStatus(_layout.Root, adaptors, locks, DebrisScan.Find(_layout, _locks.Self, _settings.StaleAge));
+        return new RepoStatus(_layout.Root, adaptors, locks, DebrisScan.Find(_layout, _locks));
     }
 
     /// <summary>The lock on one alias (or <c>package.json</c> for the manifest's), judged now; null when it is not held.</summary>
@@ -116,7 +116,7 @@ public sealed class RepoInspector
     {
         var spec = RepoScan.TryParseAlias(alias)!;
         var sentinelPath = _layout.SentinelPath(alias);
-        var sentinel = hasSentinel ? Sentinel.TryRead(sentinelPath) : null;
+        var sentinel = hasSentinel ? Sentinel.TryRead(_layout.Door, sentinelPath) : null;
         var hasFolder = File.Exists(_layout.AdaptorManifest(alias));
         return new AdaptorInfo(alias, spec.Name, spec.VersionText, RepoScan.Size(_layout.AdaptorDir(alias)),
             sentinel?.InstalledAt, sentinel?.Host, sentinel?.ProcessId, hasSentinel, hasFolder, listed, hasSentinel ? sentinel?.Digest : null, locked);

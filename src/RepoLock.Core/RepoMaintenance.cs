@@ -118,7 +118,7 @@ public sealed class RepoMaintenance
 
         foreach (var debris in problems.Where(p => p.Kind == RepoProblemKind.Debris))
         {
-            if (DebrisScan.TryRemove(_layout, new RepoDebris(debris.Path, debris.Detail, 0), _locks.Self, _settings.StaleAge))
+            if (DebrisScan.TryRemove(_layout, new RepoDebris(debris.Path, debris.Detail, 0), _locks))
             {
                 _log.Info($"RepoLock: deleted {debris.Path} ({debris.Detail}).");
             }
@@ -135,16 +135,24 @@ public sealed class RepoMaintenance
 
     private async Task RemoveHeldAsync(string alias, LockHandle held, CancellationToken cancellationToken)
     {
-        held.ThrowIfLost(alias);
-        AtomicFile.TryDelete(_layout.SentinelPath(alias)); // first: from here on nothing looks installed
-        await RepoManifest.RemoveAsync(_layout, _locks, alias, cancellationToken).ConfigureAwait(false);
-        var folder = _layout.AdaptorDir(alias);
-        if (Directory.Exists(folder))
+        var door = _layout.Door;
+        var sentinel = _layout.SentinelPath(alias);
+        if (door.Look(sentinel) is { } judgedSentinel)
         {
             held.ThrowIfLost(alias);
-            using var staging = StagingFolder.Create(_layout, alias, _locks.Self);
-            Directory.CreateDirectory(staging.Trash);
-            Directory.Move(folder, Path.Combine(staging.Trash, Guid.NewGuid().ToString("N")));
+            if (door.RemoveJudged(sentinel, judgedSentinel) is RemoveOutcome.PutBack or RemoveOutcome.LeftAside)
+            {
+                throw Errors.Lost(alias, held.LockDir, "its sentinel was replaced by another process while it was being removed (put back untouched)");
+            }
+        }
+
+        await RepoManifest.RemoveAsync(_layout, _locks, alias, cancellationToken).ConfigureAwait(false);
+        var folder = _layout.AdaptorDir(alias);
+        if (door.Look(folder) is { } judgedFolder)
+        {
+            held.ThrowIfLost(alias);
+            using var staging = StagingFolder.Create(_layout, alias, _locks.Self, held.OwnNonce);
+            door.RemoveJudged(folder, judgedFolder, staging.Trash, stillRemovable: () => door.Look(sentinel) is null);
         } // disposing the staging folder deletes what was moved aside
 
         _log.Info($"RepoLock: removed {alias} (sentinel, manifest entry, folder).");

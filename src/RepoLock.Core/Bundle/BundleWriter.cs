@@ -105,7 +105,7 @@ internal static class BundleWriter
         }
         finally
         {
-            StagingFolder.TryDelete(temp);
+            TreeDelete.TryDelete(temp);
             if (archiveTemp is not null)
             {
                 AtomicFile.TryDelete(archiveTemp);
@@ -121,7 +121,7 @@ internal static class BundleWriter
             return;
         }
 
-        var recorded = Sentinel.TryRead(bundled.SentinelPath(spec.Alias))?.Digest;
+        var recorded = Sentinel.TryRead(bundled.Door, bundled.SentinelPath(spec.Alias))?.Digest;
         if (recorded is null)
         {
             log.Warning(ErrorCodes.BundleNotVerified, Errors.NotVerifiedMessage(spec.ToString()));

@@ -65,6 +65,14 @@ internal static class Errors
         $"{path} {what}. RepoLock's folders, the repo manifest and lock files must be real entries inside the repo, so that nothing outside it is " +
         "read, written or deleted through a link. Remove it by hand (check who put it there) and build again. Nothing was changed.");
 
+    public static RepoLockException NotRegularFile(string path, string what) => new(ErrorCodes.NotARegularFile,
+        $"{path} {what}, not a regular file. RepoLock reads only regular files inside the repo (a FIFO would hang the build, a device or " +
+        "a link could read anything). Remove it by hand (check who put it there) and build again. Nothing was changed.");
+
+    public static RepoLockException TooLarge(string path, long size, long limit) => new(ErrorCodes.FileTooLarge,
+        $"{path} is {size:N0} bytes, more than the {limit:N0} RepoLock reads from such a file; it is not what an OpenFn repo holds there. " +
+        "Check who wrote it, remove or repair it, and build again. Nothing was changed.");
+
     public static string NotRegular(string path, string what) =>
         $"RepoLock: {path} {what}, not a regular file; it is never followed, and the adaptor counts as not installed.";
 

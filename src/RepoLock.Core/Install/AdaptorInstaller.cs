@@ -39,24 +39,32 @@ internal sealed class AdaptorInstaller
 
     /// <summary>
     /// Installs <paramref name="spec"/>. <paramref name="heldLock"/> (if any) is checked immediately before every step that changes shared
-    /// state: removing a stale sentinel, moving a half-install aside, the rename, the manifest write (under the manifest lock) and the sentinel.
+    /// state, and every such step goes through the repo's door (<see cref="RepoDoor"/>): decided from fresh listings, and acting only on the
+    /// instance it judged, so a holder paused after its check and taken over meanwhile can at worst move a peer's entry aside and put it back.
     /// </summary>
-    /// <returns>false when a peer completed the same adaptor meanwhile (its install is kept, ours discarded).</returns>
-    public async Task<bool> InstallAsync(AdaptorSpecifier spec, LockHandle? heldLock, CancellationToken cancellationToken, InstallProgress? progress = null)
+    /// <returns><see cref="InstallOutcome.Installed"/>; <see cref="InstallOutcome.Adopted"/> for a complete stock OpenFn install given its
+    /// sentinel in place; <see cref="InstallOutcome.InstalledByPeer"/> when a peer completed the adaptor meanwhile (its install is kept).</returns>
+    public async Task<InstallOutcome> InstallAsync(AdaptorSpecifier spec, LockHandle? heldLock, CancellationToken cancellationToken, InstallProgress? progress = null)
     {
         var subject = spec.ToString();
         var alias = spec.Alias;
         var target = _layout.AdaptorDir(alias);
         var sentinel = _layout.SentinelPath(alias);
+        var door = _layout.Door;
 
         // Before anything changes: the folders we will act on are real folders inside the repo (RL4002 otherwise), and a manifest we
         // could not update stops us before npm runs.
         _layout.RealDirectory(target, create: false);
         _layout.RealDirectory(Path.GetDirectoryName(sentinel)!, create: false);
-        RepoManifest.Read(_layout.ManifestPath);
-        StagingFolder.RemoveLeftovers(_layout, alias, _self, _settings.StaleAge, _log);
+        var manifest = RepoManifest.Read(_layout, fresh: true);
+        if (TryAdopt(spec, manifest, heldLock))
+        {
+            return InstallOutcome.Adopted;
+        }
 
-        using var staging = StagingFolder.Create(_layout, alias, _self);
+        StagingFolder.RemoveLeftovers(_layout, alias, _locks, _log);
+
+        using var staging = StagingFolder.Create(_layout, alias, _self, heldLock?.OwnNonce);
         var integrity = await _npm.InstallAsync(staging.Path, spec, cancellationToken).ConfigureAwait(false);
         var staged = staging.StagedAdaptor(alias);
         CheckPackage(staged, spec, "the staging folder");
@@ -66,23 +74,19 @@ internal sealed class AdaptorInstaller
         cancellationToken.ThrowIfCancellationRequested();
         if (_layout.IsInstalledFresh(alias))
         {
-            return false; // only when two installers ran at once (a lock judged stale): keep the complete one
+            return InstallOutcome.InstalledByPeer; // only when two installers ran at once (a lock judged stale): keep the complete one
         }
 
         Checkpoint("before-move-aside", spec);
-        if (!MoveAsideHalfInstall(alias, target, staging, heldLock, subject))
+        if (!MoveAsideHalfInstall(spec, staging, heldLock))
         {
-            return false; // a peer completed it since the check above: its folder and sentinel stay
+            return InstallOutcome.InstalledByPeer; // a peer completed it since the check above: its folder and sentinel stay
         }
 
         Checkpoint("before-move", spec);
         _layout.RealDirectory(Path.GetDirectoryName(target)!, create: true);
         heldLock?.ThrowIfLost(subject);
-        try
-        {
-            Directory.Move(staged, target);
-        }
-        catch (IOException) when (Directory.Exists(target))
+        if (!door.Place(staged, target))
         {
             // Another installer's complete folder landed first (it too was checked before its rename). Keep it; ours goes with staging.
             _log.Detail($"RepoLock: {subject}: {target} appeared while installing; keeping it.");
@@ -100,98 +104,124 @@ internal sealed class AdaptorInstaller
         CheckPackage(target, spec, _layout.NodeModules);
         _layout.RealDirectory(Path.GetDirectoryName(sentinel)!, create: true);
         heldLock?.ThrowIfLost(subject);
-        AtomicFile.WriteAllText(_layout.DigestListingPath(alias), listing);
-        (Sentinel.For(spec, integrity, _self, _time.GetUtcNow()) with { Digest = ContentDigest.Of(listing) }).Write(sentinel);
+        Checkpoint("before-sentinel", spec);
+        door.WriteFile(_layout.DigestListingPath(alias), listing);
+        var written = door.CreateFile(sentinel, (Sentinel.For(spec, integrity, _self, _time.GetUtcNow()) with { Digest = ContentDigest.Of(listing) }).ToJson());
+        return written ? InstallOutcome.Installed : InstallOutcome.InstalledByPeer; // a sentinel there now is a peer's: never replaced
+    }
+
+    /// <summary>
+    /// A stock OpenFn install (the released engine's root <c>npm install</c>: manifest entry and folder, no sentinel) is complete when the
+    /// manifest lists the alias, its package.json names the package and version asked for, and its dependencies resolve as Node would
+    /// resolve them. Then it is adopted in place: a sentinel that says so (no content digest: bundles and <c>verify</c> treat it as
+    /// unverified), nothing moved, so a worker running a job with it at this moment is not disturbed.
+    /// </summary>
+    private bool TryAdopt(AdaptorSpecifier spec, System.Text.Json.Nodes.JsonObject? manifest, LockHandle? heldLock)
+    {
+        if (!RepoManifest.Lists(manifest, spec) || _layout.Installed(spec.Alias) != FreshState.NoSentinel)
+        {
+            return false;
+        }
+
+        try
+        {
+            CheckPackage(_layout.AdaptorDir(spec.Alias), spec, _layout.NodeModules);
+            DependencyClosure.Resolve(_layout.Root, _layout.AdaptorDir(spec.Alias), spec.ToString());
+        }
+        catch (RepoLockException e)
+        {
+            _log.Detail($"RepoLock: {spec}: the folder a stock install left is not complete ({e.Message}); it is replaced.");
+            return false;
+        }
+
+        heldLock?.ThrowIfLost(spec.ToString());
+        var sentinel = Sentinel.For(spec, null, _self, _time.GetUtcNow()) with { Adopted = true };
+        if (!_layout.Door.CreateFile(_layout.SentinelPath(spec.Alias), sentinel.ToJson()))
+        {
+            return false;
+        }
+
+        _log.Info($"RepoLock: {spec}: adopted the complete install an OpenFn worker made in {_layout.AdaptorDir(spec.Alias)} (no content digest: unverified).");
         return true;
     }
 
     /// <summary>
     /// An adaptor folder without a complete install (a crash, a foreign tool, a root npm that pruned it) is moved aside and deleted; its
-    /// stale sentinel first. A sentinel or package.json that is a link or a folder is never followed: a link is removed as a link, a folder
-    /// is moved aside with the half-install. Each destructive step is decided on a fresh look right before it: a peer that completed the
-    /// adaptor meanwhile keeps it.
+    /// stale sentinel first. Each is judged from fresh listings and removed only if it is still the instance judged
+    /// (<see cref="RepoDoor.RemoveJudged"/>); the folder only while no sentinel has appeared. A link is moved as a link, never followed.
     /// </summary>
-    /// <returns>false when a peer's complete install was found, and nothing was touched.</returns>
-    private bool MoveAsideHalfInstall(string alias, string target, StagingFolder staging, LockHandle? heldLock, string subject)
+    /// <returns>false when a peer's complete install was found, and nothing of it was removed.</returns>
+    private bool MoveAsideHalfInstall(AdaptorSpecifier spec, StagingFolder staging, LockHandle? heldLock)
     {
-        var sentinel = _layout.SentinelPath(alias);
+        var alias = spec.Alias;
+        var door = _layout.Door;
+        var sentinelPath = _layout.SentinelPath(alias);
+        var targetPath = _layout.AdaptorDir(alias);
         if (_layout.IsInstalledFresh(alias))
         {
             return false;
         }
 
-        var sentinelKind = RepoConfinement.KindOf(sentinel);
-        WarnIfNotRegular(sentinel, sentinelKind);
-        var targetKind = RepoConfinement.KindOf(target);
-        if (targetKind == RepoConfinement.EntryKind.Directory)
+        var sentinel = door.Look(sentinelPath);
+        WarnIfNotRegular(sentinelPath, sentinel);
+        var target = door.Look(targetPath);
+        if (target is { Kind: FsKind.Directory })
         {
-            var manifest = _layout.AdaptorManifest(alias);
-            WarnIfNotRegular(manifest, RepoConfinement.KindOf(manifest));
+            WarnIfNotRegular(_layout.AdaptorManifest(alias), door.Look(_layout.AdaptorManifest(alias)));
         }
 
-        if (sentinelKind != RepoConfinement.EntryKind.Missing)
+        if (sentinel is { } judgedSentinel)
         {
-            heldLock?.ThrowIfLost(subject);
-            if (sentinelKind == RepoConfinement.EntryKind.Directory)
+            heldLock?.ThrowIfLost(spec.ToString());
+            var trash = judgedSentinel.Kind == FsKind.Directory ? staging.Trash : null;
+            if (door.RemoveJudged(sentinelPath, judgedSentinel, trash) is RemoveOutcome.PutBack or RemoveOutcome.LeftAside)
             {
-                MoveToTrash(sentinel, staging);
-            }
-            else
-            {
-                AtomicFile.TryDelete(sentinel); // unlink: a link goes, never what it points to
+                return false; // a peer's new sentinel stood there: put back untouched
             }
         }
 
-        if (targetKind != RepoConfinement.EntryKind.Directory)
+        if (target is not { } judgedTarget)
         {
             return true;
         }
 
-        if (File.Exists(sentinel))
+        heldLock?.ThrowIfLost(spec.ToString());
+        Checkpoint("move-aside-checked", spec);
+        switch (door.RemoveJudged(targetPath, judgedTarget, staging.Trash, stillRemovable: () => door.Look(sentinelPath) is null))
         {
-            return false; // a peer's sentinel landed after ours went: the folder is its complete install
-        }
-
-        heldLock?.ThrowIfLost(subject);
-        if (MoveToTrash(target, staging))
-        {
-            _log.Detail($"RepoLock: moved the incomplete {target} aside.");
-        }
-
-        return true;
-    }
-
-    private static bool MoveToTrash(string path, StagingFolder staging)
-    {
-        Directory.CreateDirectory(staging.Trash);
-        try
-        {
-            Directory.Move(path, Path.Combine(staging.Trash, Guid.NewGuid().ToString("N"))); // a rename: never follows a link
-            return true;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return false;
+            case RemoveOutcome.Removed:
+                _log.Detail($"RepoLock: moved the incomplete {targetPath} aside.");
+                return true;
+            case RemoveOutcome.Gone:
+                return true;
+            default:
+                _log.Info($"RepoLock: {spec}: {targetPath} was replaced by another process after this build judged it incomplete; it was put back untouched.");
+                return false;
         }
     }
 
-    private void WarnIfNotRegular(string path, RepoConfinement.EntryKind kind)
+    private void WarnIfNotRegular(string path, FsStat? stat)
     {
-        if (kind is RepoConfinement.EntryKind.Link or RepoConfinement.EntryKind.Directory)
+        if (stat is { Kind: not FsKind.File } s)
         {
-            var what = kind == RepoConfinement.EntryKind.Link ? $"is a link (to {new FileInfo(path).LinkTarget})" : "is a folder";
+            var what = s.Kind switch
+            {
+                FsKind.Link => $"is a link (to {RepoDoor.LinkTarget(path)})",
+                FsKind.Directory => "is a folder",
+                _ => "is a FIFO, a device or a socket",
+            };
             _log.Warning(ErrorCodes.NotARegularFile, Errors.NotRegular(path, what));
         }
     }
 
     /// <summary>The folder must hold the package asked for: name and version in its package.json.</summary>
-    private static void CheckPackage(string folder, AdaptorSpecifier spec, string where)
+    private void CheckPackage(string folder, AdaptorSpecifier spec, string where)
     {
         var manifest = Path.Combine(folder, "package.json");
         JsonNode? json;
         try
         {
-            json = JsonNode.Parse(File.ReadAllText(manifest));
+            json = JsonNode.Parse(_layout.Door.ReadFile(manifest, RepoDoor.SmallFileLimit) ?? throw new FileNotFoundException("not found", manifest));
         }
         catch (Exception e) when (e is IOException or JsonException)
         {

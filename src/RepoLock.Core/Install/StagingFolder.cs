@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 using RepoLock.Core.Locking;
 using RepoLock.Core.Platform;
@@ -7,11 +8,14 @@ using RepoLock.Core.Repo;
 namespace RepoLock.Core.Install;
 
 /// <summary>
-/// A private folder inside the repo (<c>.staging/&lt;host&gt;-&lt;pid&gt;-&lt;random&gt;</c>) where npm installs one adaptor before it is moved into
-/// <c>node_modules</c> with one rename. Same volume as the repo, so the rename is atomic. A marker names the owner so the next
-/// installer of the alias can remove what a dead process left behind.
+/// A private folder inside the repo (<c>.staging/&lt;alias, '/' as '+'&gt;~&lt;lock nonce&gt;</c>) where npm installs one adaptor before it
+/// is moved into <c>node_modules</c> with one rename. Same volume as the repo, so the rename is atomic. It belongs to the alias lock it
+/// was made under: its name carries that acquisition's nonce (the one in the lock's owner record), and it is debris only when that lock is
+/// gone, belongs to another acquisition, or its holder is judged dead by the waiters' rules. Never by the folder's own mtime: it stops
+/// changing while npm works inside it. A marker (<c>.repolock-staging.json</c>) names the process, for messages and for installers that
+/// hold no lock (tests).
 /// </summary>
-internal sealed class StagingFolder : IDisposable
+internal sealed partial class StagingFolder : IDisposable
 {
     private const string MarkerName = ".repolock-staging.json";
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
@@ -22,22 +26,23 @@ internal sealed class StagingFolder : IDisposable
 
     public string Trash => System.IO.Path.Combine(Path, "trash");
 
-    public static StagingFolder Create(RepoLayout layout, string alias, MachineIdentity self)
+    /// <param name="layout">The repo.</param>
+    /// <param name="alias">The adaptor being installed.</param>
+    /// <param name="self">This process.</param>
+    /// <param name="lockNonce">The nonce of the alias lock held (<see cref="LockHandle.OwnNonce"/>), or null without a lock.</param>
+    public static StagingFolder Create(RepoLayout layout, string alias, MachineIdentity self, string? lockNonce)
     {
-        var host = Sanitize(self.Host);
-        var name = $"{host[..Math.Min(host.Length, 40)]}-{self.ProcessId}-{Guid.NewGuid():N}";
+        var name = $"{alias.Replace('/', '+')}~{lockNonce ?? Guid.NewGuid().ToString("N")}";
         var path = System.IO.Path.Combine(layout.StagingDir, name);
-        layout.RealDirectory(layout.StagingDir, create: true); // a link at .staging is refused (RL4002): npm never writes outside the repo
-        Directory.CreateDirectory(path);
-        var marker = new Marker(alias, self.MachineId, self.Host, self.ProcessId, self.ProcessStart);
+        layout.RealDirectory(path, create: true); // a link at .staging is refused (RL4002): npm never writes outside the repo
+        var marker = new Marker(alias, self.MachineId, self.Host, self.ProcessId, self.ProcessStart, lockNonce);
         try
         {
-            File.WriteAllText(System.IO.Path.Combine(path, MarkerName), JsonSerializer.Serialize(marker, Json));
+            layout.Door.WriteFile(System.IO.Path.Combine(path, MarkerName), JsonSerializer.Serialize(marker, Json));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // A full disk: without its marker no one could tell the folder is ours, and it would stay for a stale age. Take it back now.
-            new StagingFolder(path).Dispose();
+            new StagingFolder(path).Dispose(); // a full disk: take it back now
             throw;
         }
 
@@ -46,35 +51,22 @@ internal sealed class StagingFolder : IDisposable
 
     public string StagedAdaptor(string alias) => System.IO.Path.Combine(Path, "node_modules", alias);
 
-    /// <summary>Removes staging folders of <paramref name="alias"/> whose owner is provably dead (same machine), or foreign and older than <paramref name="staleAge"/>.</summary>
-    public static int RemoveLeftovers(RepoLayout layout, string alias, MachineIdentity self, TimeSpan staleAge, IRepoLockLog log)
+    /// <summary>Removes the staging folders of <paramref name="alias"/> judged abandoned (<see cref="WhyAbandoned"/>), each only as the instance judged.</summary>
+    public static int RemoveLeftovers(RepoLayout layout, string alias, LockService locks, IRepoLockLog log)
     {
-        if (!layout.RealDirectory(layout.StagingDir, create: false))
-        {
-            return 0; // none yet; a link at .staging is refused (RL4002) before anything in it is looked at
-        }
-
-        // Ages are judged by the file server's clock (a probe file's mtime), never this machine's: the folders may be another machine's.
-        var serverNow = ServerClock.Probe(layout.StagingDir);
         var removed = 0;
-        foreach (var dir in Directory.EnumerateDirectories(layout.StagingDir))
+        foreach (var (name, kind) in layout.Door.List(layout.StagingDir))
         {
-            if (RepoConfinement.KindOf(dir) != RepoConfinement.EntryKind.Directory)
+            var dir = System.IO.Path.Combine(layout.StagingDir, name);
+            if (kind != FsKind.Directory || OwnerAlias(layout, dir) != alias || WhyAbandoned(layout, dir, locks) is not { } why)
             {
-                continue; // a link (or a folder gone meanwhile): never followed, never ours
+                continue; // a link or a file (never followed, never ours), another alias's, or its owner may be working
             }
 
-            var why = WhyAbandoned(dir, self, staleAge, serverNow, out var owner);
-            if (owner is not null && owner != alias)
-            {
-                continue;
-            }
-
-            var dead = why is not null;
-            if (dead && TryDelete(dir))
+            if (layout.Door.Look(dir) is { } judged && layout.Door.RemoveJudged(dir, judged) == RemoveOutcome.Removed)
             {
                 removed++;
-                log.Detail($"RepoLock: removed the staging folder {dir} left by a process that is gone.");
+                log.Detail($"RepoLock: removed the staging folder {dir}: {why}.");
             }
         }
 
@@ -82,64 +74,80 @@ internal sealed class StagingFolder : IDisposable
     }
 
     /// <summary>
-    /// Why a staging folder is judged abandoned, or null while its owner may be working: its owner on this machine is gone, or it is
-    /// another machine's (or has no marker) and is older than <paramref name="staleAge"/> by the file server's clock.
+    /// Why a staging folder is abandoned, or null while its owner may be working. Its owner on this machine (host and machine identity
+    /// agree) still running keeps it. Otherwise it is abandoned when the alias lock it was made under is gone, now belongs to another
+    /// acquisition, or is judged dead (<see cref="LockJudge"/>). A folder of an older RepoLock (no lock nonce in its name) is judged as
+    /// before: its owner on this machine is gone, or it is another machine's and untouched for the stale age by the file server's clock.
     /// </summary>
-    /// <param name="dir">The staging folder.</param>
-    /// <param name="self">This process, to tell this machine's owners from others.</param>
-    /// <param name="staleAge">How long another machine's folder must be untouched.</param>
-    /// <param name="serverNow">The file server's clock, or null when it could not be read (then nothing foreign is judged abandoned).</param>
-    /// <param name="alias">The alias its marker names, or null without a marker.</param>
-    internal static string? WhyAbandoned(string dir, MachineIdentity self, TimeSpan staleAge, DateTime? serverNow, out string? alias)
+    internal static string? WhyAbandoned(RepoLayout layout, string dir, LockService locks)
     {
-        var marker = TryReadMarker(dir);
-        alias = marker?.Alias;
-        var age = serverNow is { } now ? now - Directory.GetLastWriteTimeUtc(dir) : TimeSpan.Zero;
-        if (marker is not null && marker.MachineId == self.MachineId)
+        var marker = TryReadMarker(layout, dir);
+        if (marker is not null && locks.Self.IsSameMachine(marker.MachineId, marker.Host))
         {
-            return MachineIdentity.IsProcessAlive(marker.ProcessId, marker.ProcessStart)
-                ? null
-                : $"staging folder of {marker.Alias}, left by process {marker.ProcessId} on this machine, which is gone";
+            if (MachineIdentity.IsProcessAlive(marker.ProcessId, marker.ProcessStart))
+            {
+                return null;
+            }
+
+            if (marker.LockNonce is null)
+            {
+                return $"staging folder of {marker.Alias}, left by process {marker.ProcessId} on this machine, which is gone";
+            }
         }
 
-        // A folder whose marker was never written, or another machine's: only once clearly abandoned.
+        if (Owner(System.IO.Path.GetFileName(dir)) is not { } owner)
+        {
+            return Legacy(layout, dir, marker, locks.Settings.StaleAge);
+        }
+
+        var lockDir = layout.LockTarget(owner.Alias) + ".lock";
+        if (LockJudge.Judge(locks, owner.Alias, lockDir) is not { } held)
+        {
+            return $"staging folder of {owner.Alias}: the lock it was made under is gone";
+        }
+
+        var record = LockOwnerRecord.Parse(held.RecordText);
+        if (record is not null && record.Nonce != owner.Nonce)
+        {
+            return $"staging folder of {owner.Alias}: the lock it was made under was released; {held.Holder} holds the alias now";
+        }
+
+        return held.Verdict == LockVerdict.Dead ? $"staging folder of {owner.Alias}: its lock's holder is judged dead ({held.Why})" : null;
+    }
+
+    public void Dispose() => TreeDelete.TryDelete(Path);
+
+    /// <summary>The alias a staging folder belongs to, from its name (or its marker, for an older RepoLock's folder).</summary>
+    private static string? OwnerAlias(RepoLayout layout, string dir) => Owner(System.IO.Path.GetFileName(dir))?.Alias ?? TryReadMarker(layout, dir)?.Alias;
+
+    private static (string Alias, string Nonce)? Owner(string name) =>
+        OwnerName().Match(name) is { Success: true } m ? (m.Groups[1].Value.Replace('+', '/'), m.Groups[2].Value) : null;
+
+    private static string? Legacy(RepoLayout layout, string dir, Marker? marker, TimeSpan staleAge)
+    {
+        var serverNow = ServerClock.Probe(layout.StagingDir);
+        var age = serverNow is { } now && layout.Door.Look(dir) is { } stat ? now - stat.Mtime : TimeSpan.Zero;
         return age > staleAge
-            ? $"staging folder{(marker is null ? " without a marker" : $" of {marker.Alias} from {marker.Host}")}, untouched for {age.TotalSeconds:0} s (stale age {staleAge.TotalSeconds:0} s)"
+            ? $"staging folder{(marker is null ? " without a marker" : $" of {marker.Alias} from {marker.Host}")} of an older RepoLock, untouched for {age.TotalSeconds:0} s (stale age {staleAge.TotalSeconds:0} s)"
             : null;
     }
 
-    public void Dispose() => TryDelete(Path);
-
-    internal static bool TryDelete(string dir)
+    private static Marker? TryReadMarker(RepoLayout layout, string dir)
     {
         try
         {
-            if (Directory.Exists(dir))
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-
-            return true;
+            return layout.Door.ReadFile(System.IO.Path.Combine(dir, MarkerName), RepoDoor.SmallFileLimit) is { } bytes
+                ? JsonSerializer.Deserialize<Marker>(bytes, Json)
+                : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
-    private static Marker? TryReadMarker(string dir)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<Marker>(File.ReadAllText(System.IO.Path.Combine(dir, MarkerName)), Json);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or RepoLockException)
         {
             return null;
         }
     }
 
-    private static string Sanitize(string host) => new(host.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_').ToArray());
+    [GeneratedRegex("^(.+_[^~]+)~([0-9a-f]{32})$")]
+    private static partial Regex OwnerName();
 
-    private sealed record Marker(string Alias, string MachineId, string Host, int ProcessId, string ProcessStart);
+    private sealed record Marker(string Alias, string MachineId, string Host, int ProcessId, string ProcessStart, string? LockNonce);
 }

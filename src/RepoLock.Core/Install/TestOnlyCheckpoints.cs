@@ -15,6 +15,10 @@ internal static class TestOnlyCheckpoints
     public static Action<string, AdaptorSpecifier>? FromEnvironment() =>
         Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } dir ? (point, _) => Reach(dir, point) : null;
 
+    /// <summary>The checkpoint callback for lock steps (release) the environment asks for, or null.</summary>
+    public static Action<string>? ForLocks() =>
+        Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } dir ? point => Reach(dir, point) : null;
+
     public static void Reach(string dir, string point)
     {
         try

@@ -256,8 +256,12 @@ internal sealed class LockHandle : IDisposable
     }
 
     /// <summary>
-    /// Release: invalidate the owner record, then rmdir, but only while the lock is still ours (a lease that merely expired is still
-    /// released if nobody took the lock meanwhile).
+    /// Release, acting only on this holder's own lock: while the lock is still ours (a lease that merely expired is still released if
+    /// nobody took the lock meanwhile), the lock directory is renamed aside (<c>&lt;lock&gt;.stale-&lt;guid&gt;</c>: the lock is free from
+    /// that instant), proved to be ours (device and inode), and deleted; then our owner record, only if it is still ours. A holder paused
+    /// between its check and the rename, whose lock was broken and taken meanwhile, moves the new holder's directory aside, sees it is not
+    /// its own, and puts it back (<c>RENAME_NOREPLACE</c>); where it cannot promise not to replace a third lock (NFS, FUSE) it removes the
+    /// moved directory instead, and that holder stops with RL2002 at its next check. Never a bare <c>rmdir</c> of whatever stands there.
     /// </summary>
     public void Dispose()
     {
@@ -275,10 +279,27 @@ internal sealed class LockHandle : IDisposable
                 return; // not ours any more: leave the new holder alone
             }
 
+            _settings.Checkpoint?.Invoke("release-checked");
             try
             {
-                LockOwnerRecord.Delete(LockDir);
-                Directory.Delete(LockDir);
+                var aside = $"{LockDir}.stale-{Guid.NewGuid():N}";
+                try
+                {
+                    Directory.Move(LockDir, aside);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    return; // broken and not retaken meanwhile: nothing of ours is left
+                }
+
+                if (_identity is { } ours ? _fs.Stat(aside) is { } moved && moved.SameDirectory(ours) : IsOurs(_fs.GetMtimeUtc(aside) ?? default))
+                {
+                    TreeDelete.TryDelete(aside);
+                    DeleteOwnRecord();
+                    return;
+                }
+
+                StaleLock.PutBackOrRemove(aside, LockDir, _log, "released by a holder whose lock had been taken over meanwhile");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -286,4 +307,7 @@ internal sealed class LockHandle : IDisposable
             }
         }
     }
+
+    /// <summary>Removes the owner record if it is still this acquisition's (a new holder's record is left alone).</summary>
+    private void DeleteOwnRecord() => LockOwnerRecord.DeleteIfSame(LockDir, _record);
 }

@@ -39,7 +39,7 @@ internal static class LockJudge
     private static (LockVerdict, string) Alive(LockService service, LockOwnerRecord? owner, TimeSpan? age)
     {
         var stale = service.Settings.StaleAge;
-        if (owner is not null && owner.MachineId == service.Self.MachineId)
+        if (owner is not null && service.Self.IsSameMachine(owner.MachineId, owner.Host))
         {
             return MachineIdentity.IsProcessAlive(owner.ProcessId, owner.ProcessStart)
                 ? (LockVerdict.Alive, $"its holder, process {owner.ProcessId} on this machine, is running")

@@ -86,10 +86,17 @@ internal sealed record LockOwnerRecord
         text = null;
         try
         {
-            text = File.ReadAllText(PathFor(lockDir));
+            // Through a door at the locks folder: a regular file only (a FIFO planted there is never read), at most 1 MiB.
+            var path = PathFor(lockDir);
+            if (new Repo.RepoDoor(Path.GetDirectoryName(path)!).ReadFile(path, Repo.RepoDoor.SmallFileLimit) is not { } bytes)
+            {
+                return null;
+            }
+
+            text = System.Text.Encoding.UTF8.GetString(bytes);
             return JsonSerializer.Deserialize<LockOwnerRecord>(text, Json);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or RepoLockException)
         {
             return null; // missing, half-visible or foreign: treated as an unknown holder
         }
@@ -109,6 +116,25 @@ internal sealed record LockOwnerRecord
     }
 
     public void Write(string lockDir) => AtomicFile.WriteAllText(PathFor(lockDir), JsonSerializer.Serialize(this, Json), durable: false); // advisory: no fsync on the hot path
+
+    /// <summary>Removes the record at <paramref name="lockDir"/> only if it is <paramref name="ours"/> (the same acquisition), as the instance read.</summary>
+    public static void DeleteIfSame(string lockDir, LockOwnerRecord ours)
+    {
+        var path = PathFor(lockDir);
+        var door = new Repo.RepoDoor(Path.GetDirectoryName(path)!);
+        try
+        {
+            if (door.ReadFile(path, Repo.RepoDoor.SmallFileLimit, fresh: false, out var instance) is { } bytes && instance is { } judged
+                && Parse(System.Text.Encoding.UTF8.GetString(bytes)) is { } record && record.IsSameAcquisition(ours))
+            {
+                door.RemoveJudged(path, judged);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or RepoLockException)
+        {
+            // a record left behind is harmless: it describes no lock
+        }
+    }
 
     public static void Delete(string lockDir)
     {

@@ -84,7 +84,7 @@ internal sealed class LockWaiter
         // Watched on every poll, whatever decides this time, so the lease's clock runs from the first sight of this exact state.
         var leaseUnchanged = _watch.LeaseUnchangedFor(stamp, recordText);
 
-        if (Settings.FastRecovery && describes && owner!.MachineId == self.MachineId
+        if (Settings.FastRecovery && describes && self.IsSameMachine(owner!.MachineId, owner.Host)
             && !MachineIdentity.IsProcessAlive(owner.ProcessId, owner.ProcessStart))
         {
             // The proof names one lock incarnation by its mtime, but mtimes are coarse (a few ms on ext4, whole seconds on some mounts):

@@ -61,17 +61,26 @@ internal static class StaleLock
             return true;
         }
 
+        PutBackOrRemove(aside, lockDir, log, $"changed while it was being broken ({moved?.ToString() ?? "gone"}, judged {judged})");
+        return false;
+    }
+
+    /// <summary>
+    /// A lock directory moved aside that turned out not to be the one judged goes back with renameat2(RENAME_NOREPLACE), which fails if yet
+    /// another lock stands there now. Where the file system cannot promise "no replace" (NFS, sshfs and other FUSE mounts), or a new lock
+    /// already stands there, it is removed instead: its holder finds another directory, or none, at its next check and stops with RL2002
+    /// before changing anything. Either way no lock is ever replaced.
+    /// </summary>
+    internal static void PutBackOrRemove(string aside, string lockDir, IRepoLockLog log, string why)
+    {
         if (NativeFs.TryRenameNoReplace(aside, lockDir))
         {
-            log.Detail($"RepoLock: {lockDir} changed while it was being broken; it was put back untouched.");
-            return false;
+            log.Detail($"RepoLock: {lockDir} {why}; it was put back untouched.");
+            return;
         }
 
-        // No way to put it back without risking to replace a newer lock: remove it. Its holder notices at its next check.
-        log.Detail($"RepoLock: {lockDir} changed while it was being broken ({moved?.ToString() ?? "gone"}, judged {judged}); " +
-                   "it could not be put back without risking another lock, so it was removed: its holder stops with RL2002 at its next check.");
+        log.Detail($"RepoLock: {lockDir} {why}; it could not be put back without risking another lock, so it was removed: its holder stops with RL2002 at its next check.");
         TryRemoveTree(aside);
-        return false;
     }
 
     /// <summary>The judged instance: same device and inode (where the platform tells them) and the same mtime.</summary>
@@ -100,14 +109,5 @@ internal static class StaleLock
         return text;
     }
 
-    private static void TryRemoveTree(string dir)
-    {
-        try
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-    }
+    private static void TryRemoveTree(string dir) => TreeDelete.TryDelete(dir);
 }

@@ -13,6 +13,15 @@ internal sealed partial record MachineIdentity(string Host, string MachineId, in
 
     public static MachineIdentity Current => CurrentLazy.Value;
 
+    /// <summary>
+    /// Whether a record written by a process with <paramref name="machineId"/> on <paramref name="host"/> was written on this machine, so
+    /// that "its process is not running here" proves it dead. Every identity must agree: agents restored from one memory snapshot (microVM
+    /// CI runners) share the boot id, and the initial PID namespace has the same inode on every kernel, so the machine id alone is not a
+    /// proof; the host name must match too. Otherwise the lease decides.
+    /// </summary>
+    public bool IsSameMachine(string machineId, string host) =>
+        machineId == MachineId && string.Equals(host, Host, StringComparison.Ordinal) && !machineId.StartsWith("host:", StringComparison.Ordinal);
+
     private static MachineIdentity Read()
     {
         var pid = Environment.ProcessId;

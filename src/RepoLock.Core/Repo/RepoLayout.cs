@@ -28,9 +28,14 @@ internal sealed class RepoLayout
         {
             throw Errors.BadRepo(root, "it is a file, not a folder");
         }
+
+        Door = new RepoDoor(Root);
     }
 
     public string Root { get; }
+
+    /// <summary>The one door through which the repo is read and changed.</summary>
+    public RepoDoor Door { get; }
 
     public string ManifestPath => Path.Combine(Root, "package.json");
 
@@ -57,18 +62,34 @@ internal sealed class RepoLayout
     public string LockTarget(string alias) => Inside(Path.Combine(LocksDir, alias + ".lock"));
 
     /// <summary>
-    /// The runtime rule: installed when the sentinel and the adaptor's package.json both exist, each a regular file (a link or a folder
-    /// there is never followed and counts as not installed). The whole cache-hit path: two <c>lstat</c>s.
+    /// The runtime rule: installed when the sentinel and the adaptor's package.json both exist, each a regular file, with no link or
+    /// special file anywhere on the way from the root (never followed: not installed). The whole cache-hit path: a few by-name lookups.
     /// </summary>
-    public bool IsInstalled(string alias) => RepoConfinement.IsRegularFile(SentinelPath(alias)) && RepoConfinement.IsRegularFile(AdaptorManifest(alias));
+    public bool IsInstalled(string alias) => Door.LooksInstalled(SentinelPath(alias), AdaptorManifest(alias));
 
     /// <summary>
-    /// The runtime rule decided from fresh data, for the miss path before any step that deletes or replaces shared state. Both files are
-    /// looked for in a listing of their folders: a directory read goes to the file server (NFS revalidates the folder on open, FUSE reads
-    /// it through), while a lookup may be answered from a client cache that still says "absent" (NFS and FUSE negative entries) for up
-    /// to the cache's timeout. The listing also says whether each entry is a regular file, without following a link.
+    /// The runtime rule decided from fresh data, for the miss path before any step that deletes or replaces shared state: every entry
+    /// (scope folders, the sentinel, the adaptor folder, its package.json) is looked for in a listing of its folder, walked from the root
+    /// (<see cref="RepoDoor.Look"/>). A lookup may be answered from a client cache that still says "absent" (NFS and FUSE negative entries)
+    /// for up to the cache's timeout; a listing asks the file server.
     /// </summary>
-    public bool IsInstalledFresh(string alias) => ListedAsRegularFile(SentinelPath(alias)) && ListedAsRegularFile(AdaptorManifest(alias));
+    /// <exception cref="RepoLockException">RL4002 when a folder above the entries is a link or not a folder.</exception>
+    public bool IsInstalledFresh(string alias) => Installed(alias) == FreshState.Installed;
+
+    /// <summary>What fresh listings say of an alias.</summary>
+    internal FreshState Installed(string alias)
+    {
+        var sentinel = Door.Look(SentinelPath(alias));
+        if (Door.Look(AdaptorDir(alias)) is not { Kind: Platform.FsKind.Directory })
+        {
+            return FreshState.NotInstalled; // missing, or a link or file in its place: never followed
+        }
+
+        var manifest = Door.Look(AdaptorManifest(alias));
+        return sentinel is { Kind: Platform.FsKind.File } && manifest is { Kind: Platform.FsKind.File } ? FreshState.Installed
+            : sentinel is null && manifest is { Kind: Platform.FsKind.File } ? FreshState.NoSentinel
+            : FreshState.NotInstalled;
+    }
 
     /// <summary>
     /// The decision a lock holder makes before it installs: <see cref="IsInstalledFresh"/>, and if the sentinel is not in the listing
@@ -88,7 +109,7 @@ internal sealed class RepoLayout
                 return true;
             }
 
-            if (ListedAsRegularFile(sentinel) || !ExistsOnServer(sentinel) || time.GetElapsedTime(started) > limit)
+            if (Door.Look(sentinel) is not null || !ExistsOnServer(sentinel) || time.GetElapsedTime(started) > limit)
             {
                 return false; // listed already (the adaptor's own files are what is missing), or truly absent
             }
@@ -119,30 +140,8 @@ internal sealed class RepoLayout
         }
     }
 
-    private static bool ListedAsRegularFile(string path)
-    {
-        var name = Path.GetFileName(path);
-        var options = new EnumerationOptions { AttributesToSkip = 0, MatchType = MatchType.Simple, IgnoreInaccessible = false };
-        try
-        {
-            // The enumerable opens the folder in its constructor: a missing folder throws here.
-            var entries = new System.IO.Enumeration.FileSystemEnumerable<bool>(
-                Path.GetDirectoryName(path)!,
-                (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory && (e.Attributes & FileAttributes.ReparsePoint) == 0,
-                options)
-            {
-                ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => e.FileName.SequenceEqual(name),
-            };
-            return entries.Any(regular => regular);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Checks that <paramref name="path"/>'s folders below the root are real folders (creating them if asked): RL4002 otherwise.</summary>
-    public bool RealDirectory(string path, bool create) => RepoConfinement.RealDirectory(Root, path, create);
+    public bool RealDirectory(string path, bool create) => Door.RealFolder(path, create);
 
     /// <summary>Checks that <paramref name="path"/>'s folders are real folders (created if asked) and the file, if there, a regular file: RL4002 otherwise.</summary>
     public void RealFile(string path, bool create) => RepoConfinement.RealFile(Root, path, create);

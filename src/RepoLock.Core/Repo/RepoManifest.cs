@@ -36,7 +36,7 @@ internal static class RepoManifest
                 .ConfigureAwait(false);
             heldLock?.ThrowIfLost(specs.Count == 1 ? specs[0].ToString() : string.Join(", ", specs));
             handle.ThrowIfLost("the repo manifest");
-            return Add(layout.ManifestPath, specs);
+            return Add(layout, specs);
         }
         finally
         {
@@ -51,12 +51,15 @@ internal static class RepoManifest
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> Gates = new(StringComparer.Ordinal);
 
     /// <summary>Adds the entry (caller holds the manifest lock). Returns true if the file was written.</summary>
-    public static bool Add(string manifestPath, AdaptorSpecifier spec) => Add(manifestPath, [spec]);
+    public static bool Add(string manifestPath, AdaptorSpecifier spec) => Add(new RepoLayout(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!), [spec]);
 
-    /// <summary>Adds the entries in one write (caller holds the manifest lock). Returns true if the file was written; nothing missing writes nothing.</summary>
-    public static bool Add(string manifestPath, IReadOnlyList<AdaptorSpecifier> specs)
+    /// <summary>
+    /// Adds the entries in one write (caller holds the manifest lock). Returns true if the file was written; nothing missing writes nothing.
+    /// The write replaces only the instance read (<see cref="RepoDoor.ReplaceFile"/>): a writer that changed the file meanwhile (a paused
+    /// holder's taker, a Node worker's root npm) is read again and merged, never overwritten.
+    /// </summary>
+    public static bool Add(RepoLayout layout, IReadOnlyList<AdaptorSpecifier> specs) => Update(layout, root =>
     {
-        var root = Read(manifestPath) ?? new JsonObject { ["name"] = "openfn-repo", ["private"] = true, ["dependencies"] = new JsonObject() };
         if (root["dependencies"] is not JsonObject deps)
         {
             deps = new JsonObject();
@@ -70,28 +73,45 @@ internal static class RepoManifest
             changed = true;
         }
 
-        if (changed)
+        return changed;
+    });
+
+    /// <summary>Reads the manifest, applies <paramref name="change"/>, and writes it back only over the instance read; retried on a change.</summary>
+    private static bool Update(RepoLayout layout, Func<JsonObject, bool> change)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
         {
-            AtomicFile.WriteAllText(manifestPath, root.ToJsonString(Indented) + "\n");
+            var bytes = layout.Door.ReadFile(layout.ManifestPath, RepoDoor.ManifestLimit, fresh: true, out var instance);
+            var root = Parse(layout.ManifestPath, bytes) ?? new JsonObject { ["name"] = "openfn-repo", ["private"] = true, ["dependencies"] = new JsonObject() };
+            if (!change(root))
+            {
+                return false;
+            }
+
+            if (layout.Door.ReplaceFile(layout.ManifestPath, root.ToJsonString(Indented) + "\n", instance))
+            {
+                return true;
+            }
         }
 
-        return changed;
+        throw new IOException($"{layout.ManifestPath} kept changing while RepoLock updated it (20 attempts); another tool rewrites it without the manifest lock.");
     }
 
     /// <summary>
     /// The specs the manifest does not list with the right value: the cache hits' self-check, one read per build. Parsed with
     /// <see cref="JsonDocument"/> in one pass over the entries (no node tree), so the check stays a small part of a cache hit.
-    /// A missing manifest lists nothing; a link, a folder or a file that is not an OpenFn manifest throws as <see cref="Read"/> does.
+    /// A missing manifest lists nothing; a link, a folder or a file that is not an OpenFn manifest throws as <see cref="Read(RepoLayout, bool)"/> does.
     /// </summary>
-    public static List<AdaptorSpecifier> Unlisted(string manifestPath, IReadOnlyList<AdaptorSpecifier> specs)
+    public static List<AdaptorSpecifier> Unlisted(RepoLayout layout, IReadOnlyList<AdaptorSpecifier> specs)
     {
+        var manifestPath = layout.ManifestPath;
         var pending = new Dictionary<string, AdaptorSpecifier>(specs.Count, StringComparer.Ordinal);
         foreach (var spec in specs)
         {
             pending[spec.Alias] = spec;
         }
 
-        if (ReadBytes(manifestPath) is not { } bytes)
+        if (layout.Door.ReadFile(manifestPath, RepoDoor.ManifestLimit) is not { } bytes)
         {
             return [.. pending.Values];
         }
@@ -128,33 +148,7 @@ internal static class RepoManifest
         return [.. pending.Values];
     }
 
-    /// <summary>False when there is no manifest; throws RL4002 for a link or a folder in its place (never followed).</summary>
-    private static bool IsFile(string manifestPath) => RepoConfinement.KindOf(manifestPath) switch
-    {
-        RepoConfinement.EntryKind.Missing => false,
-        RepoConfinement.EntryKind.Link => throw Errors.LinkInRepo(manifestPath, $"is a link (to {new FileInfo(manifestPath).LinkTarget}), not a file"),
-        RepoConfinement.EntryKind.Directory => throw Errors.LinkInRepo(manifestPath, "is a folder, not a file"),
-        _ => true,
-    };
-
-    private static byte[]? ReadBytes(string manifestPath)
-    {
-        if (!IsFile(manifestPath))
-        {
-            return null;
-        }
-
-        try
-        {
-            return File.ReadAllBytes(manifestPath);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>Whether the manifest (as read by <see cref="Read"/>) lists <paramref name="spec"/> under its alias with the right value.</summary>
+    /// <summary>Whether the manifest (as read by <see cref="Read(RepoLayout, bool)"/>) lists <paramref name="spec"/> under its alias with the right value.</summary>
     public static bool Lists(JsonObject? manifest, AdaptorSpecifier spec) =>
         manifest?["dependencies"] is JsonObject deps && deps[spec.Alias] is JsonValue existing
         && existing.TryGetValue<string>(out var current) && current == EntryValue(spec);
@@ -168,13 +162,9 @@ internal static class RepoManifest
         {
             using var handle = await locks.AcquireAsync(layout.ManifestLockTarget, $"update {layout.ManifestPath}", "the repo manifest", cancellationToken)
                 .ConfigureAwait(false);
-            if (Read(layout.ManifestPath) is not { } root || root["dependencies"] is not JsonObject deps || !deps.Remove(alias))
-            {
-                return false;
-            }
-
-            AtomicFile.WriteAllText(layout.ManifestPath, root.ToJsonString(Indented) + "\n");
-            return true;
+            handle.ThrowIfLost("the repo manifest");
+            return layout.Door.Look(layout.ManifestPath) is not null
+                && Update(layout, root => root["dependencies"] is JsonObject deps && deps.Remove(alias));
         }
         finally
         {
@@ -183,23 +173,16 @@ internal static class RepoManifest
     }
 
     /// <summary>The manifest's object, or null if there is no file. A file that is not an OpenFn manifest is an error, never overwritten.</summary>
-    public static JsonObject? Read(string manifestPath)
-    {
-        if (!IsFile(manifestPath))
-        {
-            return null;
-        }
+    public static JsonObject? Read(string manifestPath) => Read(new RepoLayout(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!), fresh: false);
 
-        string text;
-        try
-        {
-            text = File.ReadAllText(manifestPath);
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
+    /// <summary>The manifest's object, read through the door (a regular file, bounded), or null if there is none.</summary>
+    /// <param name="layout">The repo.</param>
+    /// <param name="fresh">Decide "there is none" from a listing (before a change), not a lookup.</param>
+    public static JsonObject? Read(RepoLayout layout, bool fresh) => Parse(layout.ManifestPath, layout.Door.ReadFile(layout.ManifestPath, RepoDoor.ManifestLimit, fresh));
+
+    private static JsonObject? Parse(string manifestPath, byte[]? bytes)
+    {
+        if (bytes is null)
         {
             return null;
         }
@@ -207,7 +190,7 @@ internal static class RepoManifest
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false });
+            node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = false });
         }
         catch (JsonException e)
         {

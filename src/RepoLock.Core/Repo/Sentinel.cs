@@ -21,6 +21,9 @@ internal sealed record Sentinel
     /// verified). Its listing is in <c>.sentinels/&lt;alias&gt;.files</c>.
     /// </summary>
     public string? Digest { get; init; }
+    /// <summary>True when RepoLock adopted a complete install another tool made (a stock OpenFn worker's): no digest, unverified.</summary>
+    public bool Adopted { get; init; }
+
     public DateTimeOffset InstalledAt { get; init; }
     public string Host { get; init; } = "";
     public string MachineId { get; init; } = "";
@@ -42,15 +45,22 @@ internal sealed record Sentinel
         RepoLockVersion = RepoLockInfo.Version,
     };
 
-    public void Write(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
+    public string ToJson() => JsonSerializer.Serialize(this, Json) + "\n";
 
-    public static Sentinel? TryRead(string path)
+    /// <summary>Writes the sentinel, replacing any (tests and tools that build a repo by hand; installs create it with <see cref="RepoDoor.CreateFile"/>).</summary>
+    public void Write(string path) => AtomicFile.WriteAllText(path, ToJson());
+
+    /// <summary>The sentinel at <paramref name="path"/> (a regular file in its folder, bounded), or null when absent or unreadable.</summary>
+    public static Sentinel? TryRead(string path) => TryRead(new RepoDoor(Path.GetDirectoryName(Path.GetFullPath(path))!), Path.GetFullPath(path));
+
+    /// <summary>The sentinel at <paramref name="path"/>, read through the door (a regular file, bounded), or null when absent or unreadable.</summary>
+    public static Sentinel? TryRead(RepoDoor door, string path)
     {
         try
         {
-            return JsonSerializer.Deserialize<Sentinel>(File.ReadAllText(path), Json);
+            return door.ReadFile(path, RepoDoor.SmallFileLimit) is { } bytes ? JsonSerializer.Deserialize<Sentinel>(bytes, Json) : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or RepoLockException)
         {
             return null;
         }

@@ -36,12 +36,12 @@ public sealed class UnlockedInstallerRaceTests : IClassFixture<InstallFixture>, 
         var lateRun = Task.Run(() => Installer(late.Callback).InstallAsync(Spec, null, default));
         await late.ReachedAsync(lateRun);
 
-        Assert.True(await Installer(null).InstallAsync(Spec, null, default));
+        Assert.Equal(InstallOutcome.Installed, await Installer(null).InstallAsync(Spec, null, default));
         File.WriteAllText(PeerMarker, "");
         var sentinel = File.ReadAllText(_layout.SentinelPath(Alias));
         late.Release();
 
-        Assert.False(await lateRun.WaitAsync(Step)); // false is reported as InstalledByPeer
+        Assert.Equal(InstallOutcome.InstalledByPeer, await lateRun.WaitAsync(Step));
         Assert.True(File.Exists(PeerMarker), "the peer's complete folder was moved aside");
         Assert.Equal(sentinel, File.ReadAllText(_layout.SentinelPath(Alias)));
         Assert.Equal([Alias], RepoState.AssertConsistent(_layout));
@@ -60,11 +60,14 @@ public sealed class UnlockedInstallerRaceTests : IClassFixture<InstallFixture>, 
         File.WriteAllText(PeerMarker, "");
 
         late.Release();
-        await lateRun.WaitAsync(Step);
+        var lateOutcome = await lateRun.WaitAsync(Step);
         Assert.Contains(_log.Lines, l => l.Contains("appeared while installing", StringComparison.Ordinal));
         Assert.True(File.Exists(PeerMarker), "the peer's folder was replaced");
         early.Release();
-        Assert.True(await earlyRun.WaitAsync(Step));
+        var earlyOutcome = await earlyRun.WaitAsync(Step);
+
+        // The sentinel is created, never replaced: whichever writes it first completes the install, the other reports the peer's.
+        Assert.Equal([InstallOutcome.Installed, InstallOutcome.InstalledByPeer], new[] { lateOutcome, earlyOutcome }.Order());
 
         Assert.True(File.Exists(PeerMarker), "the peer's folder was replaced");
         Assert.Equal([Alias], RepoState.AssertConsistent(_layout));
