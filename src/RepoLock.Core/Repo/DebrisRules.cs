@@ -19,7 +19,7 @@ internal static partial class DebrisRules
     public static List<(string Path, FsStat Judged, string Why)> Find(RepoLayout layout, TimeSpan staleAge)
     {
         var found = new List<(string, FsStat, string)>();
-        if (layout.Door.Look(layout.Root) is null && !Directory.Exists(layout.Root))
+        if (!Directory.Exists(layout.Root))
         {
             return found;
         }

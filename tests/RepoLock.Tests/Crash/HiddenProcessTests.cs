@@ -15,7 +15,7 @@ public sealed class HiddenProcessTests
         var asNobody = "if [ -e /proc/$2/stat ]; then echo VISIBLE; else exec dotnet \"$1\" alive \"$2\" \"$3\"; fi";
         var script = $"mount -t proc -o hidepid=2 proc /proc && exec setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp sh -c '{asNobody}' sh \"$0\" \"$1\" \"$2\"";
         var result = await ChildProcess.RunAsync("unshare", ["--mount", "sh", "-c", script, TestPaths.TestHostDll, pid.ToString(System.Globalization.CultureInfo.InvariantCulture), processStart], timeout: TimeSpan.FromSeconds(60));
-        Skip.If(result.ExitCode != 0 && result.Stderr.Contains("mount", StringComparison.Ordinal), $"cannot mount a hidepid /proc here: {result.Stderr}");
+        Prerequisite.SkipUnlessAvailable(result.ExitCode != 0 && result.Stderr.Contains("mount", StringComparison.Ordinal) ? $"cannot mount a hidepid /proc here: {result.Stderr}" : null);
         Assert.True(result.ExitCode == 0, result.Output);
         return result.Stdout.Trim();
     }
@@ -23,7 +23,7 @@ public sealed class HiddenProcessTests
     [SkippableFact]
     public async Task A_holder_whose_proc_entry_is_hidden_from_the_waiter_counts_as_alive()
     {
-        Skip.IfNot(OperatingSystem.IsLinux() && Environment.UserName == "root", "needs root on Linux");
+        Prerequisite.SkipUnlessAvailable(OperatingSystem.IsLinux() && Environment.UserName == "root" ? null : "needs root on Linux");
         var self = MachineIdentity.Current;
         Assert.Equal("ALIVE", await JudgeAsOtherUserBehindHidepidAsync(self.ProcessId, self.ProcessStart));
     }
@@ -31,7 +31,7 @@ public sealed class HiddenProcessTests
     [SkippableFact]
     public async Task A_pid_that_no_longer_exists_counts_as_gone_even_behind_hidepid()
     {
-        Skip.IfNot(OperatingSystem.IsLinux() && Environment.UserName == "root", "needs root on Linux");
+        Prerequisite.SkipUnlessAvailable(OperatingSystem.IsLinux() && Environment.UserName == "root" ? null : "needs root on Linux");
         using var gone = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false })!;
         var start = MachineIdentity.ProcessStartOf(gone.Id) ?? "1";
         gone.WaitForExit();

@@ -28,7 +28,7 @@ public sealed class LeaseRecoveryTests : IDisposable
     [SkippableFact]
     public async Task A_killed_holder_in_another_pid_namespace_is_taken_over_after_its_lease_grace_not_the_stale_age()
     {
-        Skip.If(Unshare.WhyNot is not null, Unshare.WhyNot);
+        Prerequisite.SkipUnlessAvailable(Unshare.WhyNot);
         using var foreign = HostLocks.Hold(Target, Stale, prefix: Unshare.Prefix);
         await foreign.WaitForLineAsync("LOCKED", Step);
         var record = LockOwnerRecord.TryRead(Target + ".lock")!;

@@ -21,7 +21,7 @@ public class HonestMessageTests : IClassFixture<InstallFixture>, IDisposable
     public async Task A_miss_in_a_read_only_repo_is_RL3007_not_a_disk_space_hint()
     {
         using var mounts = new SshfsPair("ro");
-        Skip.If(mounts.SkipReason is not null, mounts.SkipReason);
+        Prerequisite.SkipUnlessAvailable(mounts.SkipReason);
         Directory.CreateDirectory(Path.Combine(mounts.Shared, "repo"));
         var runner = new CountingRunner();
 
@@ -115,7 +115,7 @@ public class HonestMessageTests : IClassFixture<InstallFixture>, IDisposable
         var debris = new[]
         {
             Old(Path.Combine(layout.Root, ".package.json.4242.0123456789abcdef0123456789abcdef.tmp")),
-            Old(Path.Combine(layout.LocksDir, ".clock-probe.4242.7")),
+            Old(Path.Combine(layout.LocksDir, ".clock-probe.4242.0123456789abcdef0123456789abcdef")),
             Old(Path.Combine(layout.LocksDir, "@fixture", ".language-x_1.0.0.lock.lock.owner.json.4242.0123456789abcdef0123456789abcdef.tmp")),
             Old(Path.Combine(layout.LocksDir, "@fixture", "language-x_1.0.0.lock.lock.stale-0123456789abcdef0123456789abcdef"), folder: true),
             Old(Path.Combine(layout.SentinelsDir, "@fixture", ".language-x_1.0.0.done.4242.0123456789abcdef0123456789abcdef.tmp")),

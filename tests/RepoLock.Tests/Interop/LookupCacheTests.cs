@@ -25,7 +25,7 @@ public sealed class LookupCacheTests(ITestOutputHelper output)
     public async Task A_waiter_on_a_caching_mount_takes_the_peers_install_without_reinstalling(string cacheOptions)
     {
         using var mounts = new SshfsPair(cacheOptions);
-        Skip.If(mounts.SkipReason is not null, mounts.SkipReason);
+        Prerequisite.SkipUnlessAvailable(mounts.SkipReason);
         using var registry = FakeNpmRegistry.Start().AddPackage("@fixture/language-beta", "1.2.0");
         registry.TarballLatency = TimeSpan.FromSeconds(5); // the peer's npm is slow: the waiter looks while it runs
         using var cache = new TempDir("npmcache");

@@ -42,8 +42,8 @@ public sealed class SharedMountLeaseTests : IClassFixture<SshfsPair>, IDisposabl
     [SkippableFact]
     public async Task A_holder_in_another_pid_namespace_on_one_mount_keeps_its_lease_and_is_taken_over_from_the_other_after_its_grace()
     {
-        Skip.If(_mounts.SkipReason is not null, _mounts.SkipReason);
-        Skip.If(Unshare.WhyNot is not null, Unshare.WhyNot);
+        Prerequisite.SkipUnlessAvailable(_mounts.SkipReason);
+        Prerequisite.SkipUnlessAvailable(Unshare.WhyNot);
         var target = Path.Combine(_mounts.Mount1, _folder, ".locks", "adaptor.lock");
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         using var holder = HostLocks.Hold(target, Stale, prefix: Unshare.Prefix);
