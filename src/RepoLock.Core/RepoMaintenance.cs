@@ -55,7 +55,17 @@ public sealed class RepoMaintenance
                 throw Errors.UnlockRefused(alias, held.LockDir, held.Holder, held.Why);
             }
 
-            if (StaleLock.TryBreak(held.LockDir, held.Stamp, held.RecordText, _log))
+            bool broken;
+            try
+            {
+                broken = StaleLock.TryBreak(held.LockDir, held.Stamp, held.RecordText, _log);
+            }
+            catch (Exception e) when (NativeFs.IsReadOnly(e))
+            {
+                throw Errors.NoPermission(held.LockDir, "remove the lock", e); // not "released meanwhile": this user may not remove it
+            }
+
+            if (broken)
             {
                 _log.Info($"RepoLock: removed the lock {held.LockDir} ({held.Verdict.ToString().ToLowerInvariant()}: {held.Why}).");
                 return true;

@@ -89,6 +89,10 @@ internal static class Errors
         $"Adaptor '{adaptor}': the repo {path} is read-only here, or not writable by this user ({e.Message}), so the missing adaptor cannot be installed. " +
         "Mount the repo read-write on this agent, or install the adaptor from an agent that can write it. Nothing was written.", e);
 
+    public static RepoLockException NoPermission(string path, string action, Exception e) => new(ErrorCodes.RepoReadOnly,
+        $"Could not {action} {path}: this user may not change it, or the repo is mounted read-only ({e.Message}). Nothing was changed; " +
+        "run as a user that can write the repo's folders.", e);
+
     public static RepoLockException BadAdaptorManifest(string adaptor, string path, string detail) => new(ErrorCodes.BadAdaptorManifest,
         $"Adaptor '{adaptor}': {path} {detail}. The registry served a malformed package; the repo was not changed.");
 

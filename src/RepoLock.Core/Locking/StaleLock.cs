@@ -48,9 +48,9 @@ internal static class StaleLock
         {
             Directory.Move(lockDir, aside);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && !NativeFs.IsReadOnly(e))
         {
-            return false; // someone else broke or released it first
+            return false; // someone else broke or released it first (a permission error is not that: it is thrown, and reported as such)
         }
 
         step?.Invoke("moved");

@@ -28,4 +28,22 @@ public class PrerequisiteTests
     {
         Prerequisite.SkipUnlessAvailable(null, required: true);
     }
+
+    [Fact]
+    public void Tests_that_need_a_facility_go_through_the_gate_never_Skip_If_directly()
+    {
+        var facility = new System.Text.RegularExpressions.Regex(@"Skip\.If(Not)?\(.*(SkipReason|WhyNot|root|fuse|sshfs|sshd|unshare|hidepid|mount)",
+            System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        var tests = Path.Combine(TestPaths.RepoRoot, "tests", "RepoLock.Tests");
+        var offenders = Directory.EnumerateFiles(tests, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                        && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                        && Path.GetFileName(f) is not ("Prerequisite.cs" or "PrerequisiteTests.cs"))
+            .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: f, Line: line, Number: i + 1)))
+            .Where(x => facility.IsMatch(x.Line))
+            .Select(x => $"{Path.GetRelativePath(tests, x.File)}:{x.Number}: {x.Line.Trim()}")
+            .ToList();
+
+        Assert.True(offenders.Count == 0, "call Prerequisite.SkipUnlessAvailable instead (CI must fail, not skip):\n" + string.Join("\n", offenders));
+    }
 }
