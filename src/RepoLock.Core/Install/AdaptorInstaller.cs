@@ -118,7 +118,7 @@ internal sealed class AdaptorInstaller
     /// </summary>
     private bool TryAdopt(AdaptorSpecifier spec, System.Text.Json.Nodes.JsonObject? manifest, LockHandle? heldLock)
     {
-        if (!RepoManifest.Lists(manifest, spec) || _layout.Installed(spec.Alias) != FreshState.NoSentinel)
+        if (!RepoManifest.ListsAlias(manifest, spec) || _layout.Installed(spec.Alias) != FreshState.NoSentinel)
         {
             return false;
         }

@@ -175,6 +175,13 @@ internal sealed class LockHandle : IDisposable
 
     private void WriteRecord(bool touching)
     {
+        if (_time.GetElapsedTime(_renewedAt) > _settings.LeaseFence)
+        {
+            // Paused between the checks above and this write for longer than the fence: a taker may hold the lock and its record now.
+            // Writing ours over it would make the taker believe it lost the lock. The window left is the instant between here and the write.
+            throw new IOException("the lease fence passed while renewing (this process was paused)");
+        }
+
         (_record with { LastHeartbeatTicks = _mtime.Ticks, LeaseCounter = ++_counter, Touching = touching }).Write(LockDir);
         _recordWritten = true;
     }
@@ -279,7 +286,7 @@ internal sealed class LockHandle : IDisposable
                 return; // not ours any more: leave the new holder alone
             }
 
-            _settings.Checkpoint?.Invoke("release-checked");
+            _settings.Checkpoint?.Invoke($"release-checked.{Path.GetFileName(LockDir)}");
             try
             {
                 var aside = $"{LockDir}.stale-{Guid.NewGuid():N}";

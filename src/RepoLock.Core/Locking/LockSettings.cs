@@ -23,7 +23,7 @@ internal sealed record LockSettings
     /// <summary>How often a waiter tells the user who holds the lock.</summary>
     public TimeSpan ReportInterval { get; init; } = DefaultReportInterval;
 
-    /// <summary>Test-only: called with a step name at the points of a release a test pauses a process at (<c>release-checked</c>).</summary>
+    /// <summary>Test-only: called with a step name at the points of a release a test pauses a process at (<c>release-checked.&lt;lock directory name&gt;</c>).</summary>
     internal Action<string>? Checkpoint { get; init; }
 
     /// <summary>Break a lock at once when its holder is provably dead on this machine.</summary>

@@ -153,6 +153,14 @@ internal static class RepoManifest
         manifest?["dependencies"] is JsonObject deps && deps[spec.Alias] is JsonValue existing
         && existing.TryGetValue<string>(out var current) && current == EntryValue(spec);
 
+    /// <summary>
+    /// Whether the manifest lists the alias for <paramref name="spec"/>'s package the way any OpenFn installer may have written it: the
+    /// released engine checks only that the alias is listed, and its root <c>npm install</c> saves <c>npm:&lt;name&gt;@^&lt;version&gt;</c>.
+    /// </summary>
+    public static bool ListsAlias(JsonObject? manifest, AdaptorSpecifier spec) =>
+        manifest?["dependencies"] is JsonObject deps && deps[spec.Alias] is JsonValue existing
+        && existing.TryGetValue<string>(out var current) && current.StartsWith($"npm:{spec.Name}@", StringComparison.Ordinal);
+
     /// <summary>Removes the alias's entry under the repo-wide manifest lock (the tool's prune and fix). Removing an absent entry writes nothing.</summary>
     public static async Task<bool> RemoveAsync(RepoLayout layout, LockService locks, string alias, CancellationToken cancellationToken)
     {

@@ -66,22 +66,23 @@ public sealed class PausedChangeTests(ITestOutputHelper output) : IDisposable
         _registry.AddPackage(spec.Name, spec.VersionText);
         var layout = new RepoLayout(_dir.Combine("repo"));
         var checkpoints = new CheckpointDir(_dir.Combine("checkpoints"));
-        checkpoints.Block("release-checked");
         var target = layout.LockTarget(spec.Alias);
         var lockDir = target + ".lock";
+        var released = $"release-checked.{Path.GetFileName(lockDir)}"; // the alias lock's release, not the manifest lock's
+        checkpoints.Block(released);
 
         using var releasing = StartInstall(layout, checkpoints.Environment, spec);
-        await checkpoints.WaitReachedAsync("release-checked", Step, () => releasing.Output); // installed; checked "still ours"; no more heartbeats
+        await checkpoints.WaitReachedAsync(released, Step, () => releasing.Output); // installed; checked "still ours"; no more heartbeats
 
         // A Node worker judges the unrefreshed lock stale (its stale age: 2 s) and takes it.
         using var holder = await TakeWithNodeAsync(target);
         var taken = layout.Door.Look(lockDir)!.Value;
 
-        checkpoints.Unblock("release-checked");
+        checkpoints.Unblock(released);
         Assert.True(await releasing.WaitForExitAsync(Step) == 0, releasing.Output);
 
         var now = layout.Door.Look(lockDir);
-        Assert.True(now is { } n && n.SameObject(taken), $"the released holder removed or replaced the next holder's lock ({now})");
+        Assert.True(now is { } n && n.SameObject(taken), $"the released holder removed or replaced the next holder's lock ({now}):\n{releasing.Output}\nNode: {holder.Output}");
         Assert.False(NativeFs.TryCreateDirectory(lockDir)); // a third process cannot take it
         Assert.Empty(Directory.GetDirectories(Path.GetDirectoryName(lockDir)!, "*.stale-*"));
         await holder.ReleaseAsync();
@@ -94,14 +95,15 @@ public sealed class PausedChangeTests(ITestOutputHelper output) : IDisposable
         while (true)
         {
             var attempt = NodeLocks.Hold(target, TimeSpan.FromSeconds(2));
-            var result = await Task.WhenAny(attempt.WaitForLineAsync("LOCKED", Step), attempt.WaitForExitAsync(Step));
-            if (attempt.Stdout.Contains("LOCKED", StringComparison.Ordinal) && !attempt.HasExited)
+            bool Locked() => attempt.Stdout.Split('\n').Any(l => l.Trim() == "LOCKED"); // not "ELOCKED"
+            await Poll.UntilAsync(() => Locked() || attempt.HasExited, Step, "a Node lock attempt ended", () => attempt.Output);
+            if (Locked())
             {
                 return attempt;
             }
 
             Assert.True(clock.Elapsed < Step, $"a Node worker could not take the lock: {attempt.Output}");
-            Assert.Contains("ELOCKED", attempt.Output); // held and fresh: try again
+            Assert.Contains("ELOCKED", (await attempt.WaitAsync(Step)).Output); // held and fresh: try again
             attempt.Dispose();
         }
     }
