@@ -235,7 +235,7 @@ public sealed class AdaptorRepo
             return $"{matching.Count} {label}{time}";
         }
 
-        var failedPart = (results.Any(r => r.Outcome == InstallOutcome.Adopted) ? $", {Part(InstallOutcome.Adopted, "adopted from an OpenFn worker's install", false)}" : "")
+        var failedPart = (results.Any(r => r.Outcome == InstallOutcome.Adopted) ? $", {Part(InstallOutcome.Adopted, "adopted (complete without a sentinel)", false)}" : "")
                          + (failed > 0 ? $", {failed} failed" : "");
         return $"RepoLock: {results.Count + failed} adaptor(s) in {_layout.Root}: {Part(InstallOutcome.AlreadyInstalled, "already installed", false)}, " +
                $"{Part(InstallOutcome.Installed, "installed", true)}, {Part(InstallOutcome.InstalledByPeer, "installed by a peer", true)}{failedPart}.";

@@ -57,12 +57,11 @@ internal sealed class AdaptorInstaller
         _layout.RealDirectory(target, create: false);
         _layout.RealDirectory(Path.GetDirectoryName(sentinel)!, create: false);
         var manifest = RepoManifest.Read(_layout, fresh: true);
+        StagingFolder.RemoveLeftovers(_layout, alias, _locks, _log);
         if (TryAdopt(spec, manifest, heldLock))
         {
             return InstallOutcome.Adopted;
         }
-
-        StagingFolder.RemoveLeftovers(_layout, alias, _locks, _log);
 
         using var staging = StagingFolder.Create(_layout, alias, _self, heldLock?.OwnNonce);
         var integrity = await _npm.InstallAsync(staging.Path, spec, cancellationToken).ConfigureAwait(false);
@@ -141,7 +140,7 @@ internal sealed class AdaptorInstaller
             return false;
         }
 
-        _log.Info($"RepoLock: {spec}: adopted the complete install an OpenFn worker made in {_layout.AdaptorDir(spec.Alias)} (no content digest: unverified).");
+        _log.Info($"RepoLock: {spec}: adopted the complete install found in {_layout.AdaptorDir(spec.Alias)} without a sentinel (an OpenFn worker's, or an install stopped before its sentinel); nothing was moved. It has no content digest: bundles and verify treat it as unverified.");
         return true;
     }
 

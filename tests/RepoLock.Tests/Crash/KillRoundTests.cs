@@ -144,7 +144,7 @@ public sealed class KillRoundTests : IDisposable
         // Killed after the manifest step, the folder is complete and listed: adopted in place, as a stock OpenFn install is (nothing moved).
         Assert.Equal(1, CountOutcome(next, point == CheckpointDir.AfterManifest ? InstallOutcome.Adopted : InstallOutcome.Installed));
         Assert.Contains(spec.Alias, RepoState.AssertConsistent(layout));
-        Assert.Empty(RepoState.StagingFolders(layout));
+        Assert.True(RepoState.StagingFolders(layout).Count == 0, $"round {round}: left {string.Join(", ", RepoState.StagingFolders(layout))}\n{next.Output}");
         Assert.Empty(RepoState.LockDebris(layout));
         Assert.False(Directory.Exists(LockDirOf(layout, spec)), "the recovering installer released the lock");
         return new RoundResult(round, point, spec, takenAt - killedAt, installed);
