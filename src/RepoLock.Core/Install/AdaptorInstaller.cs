@@ -79,7 +79,10 @@ internal sealed class AdaptorInstaller
         Checkpoint("before-move-aside", spec);
         if (!MoveAsideHalfInstall(spec, staging, heldLock))
         {
-            return InstallOutcome.InstalledByPeer; // a peer completed it since the check above: its folder and sentinel stay
+            // Something was replaced between the judgement and the change, and was put back untouched: a peer's complete install, or
+            // a writer still at work. Only the first is a success.
+            return _layout.IsInstalledFresh(alias) ? InstallOutcome.InstalledByPeer
+                : throw Errors.Lost(subject, heldLock?.LockDir ?? _layout.LockTarget(alias), "the adaptor's folder or sentinel was replaced by another process while this build moved the old one aside; it was put back untouched");
         }
 
         Checkpoint("before-move", spec);

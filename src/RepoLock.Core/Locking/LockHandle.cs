@@ -299,7 +299,10 @@ internal sealed class LockHandle : IDisposable
                     return; // broken and not retaken meanwhile: nothing of ours is left
                 }
 
-                if (_identity is { } ours ? _fs.Stat(aside) is { } moved && moved.SameDirectory(ours) : IsOurs(_fs.GetMtimeUtc(aside) ?? default))
+                // Ours: the same directory (device and inode) carrying an mtime this holder saw. An inode freed when a breaker removed our
+                // lock can be reused at once by the next holder's mkdir; that directory carries a fresh mtime.
+                var moved = _fs.Stat(aside);
+                if (moved is { } m && (_identity is not { } ours || m.SameDirectory(ours)) && IsOurs(m.Mtime))
                 {
                     TreeDelete.TryDelete(aside);
                     DeleteOwnRecord();

@@ -27,7 +27,7 @@ internal sealed partial class RepoDoor
     /// <summary>
     /// Removes the entry at <paramref name="path"/> only if it is the instance <paramref name="judged"/>: it is renamed aside under a private
     /// name (into <paramref name="trashDir"/> when given, else beside itself as <c>.&lt;name&gt;.&lt;pid&gt;.&lt;guid&gt;.aside</c>), then
-    /// proved to be the judged one (device and inode; for a file also size and mtime) and, if <paramref name="stillRemovable"/> says so now,
+    /// proved to be the judged one (device, inode and mtime; for a file also size) and, if <paramref name="stillRemovable"/> says so now,
     /// removed. Otherwise it is put back without replacing anything (a hard link for a file, <c>RENAME_NOREPLACE</c> for a folder).
     /// A process paused between its judgement and this call can at worst move a newer instance aside for an instant and put it back.
     /// </summary>
@@ -231,8 +231,12 @@ internal sealed partial class RepoDoor
     /// <summary>The exact name of an entry moved aside or being written (the debris rules match these names, and only these).</summary>
     internal static string AsideName(string name, string kind) => $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.{kind}";
 
+    /// <summary>
+    /// The judged instance: same device and inode, same kind, and the same mtime (an inode number freed by a delete can be reused at once
+    /// by the next create, which carries a fresh mtime); for a file also the same size.
+    /// </summary>
     private static bool IsJudged(FsStat seen, FsStat judged) =>
-        seen.SameObject(judged) && seen.Kind == judged.Kind && (seen.Kind != FsKind.File || (seen.Size == judged.Size && seen.MtimeTicks == judged.MtimeTicks));
+        seen.SameObject(judged) && seen.Kind == judged.Kind && seen.MtimeTicks == judged.MtimeTicks && (seen.Kind != FsKind.File || seen.Size == judged.Size);
 
     private static string WriteTemp(SafeFileHandle dir, string name, string content, string path)
     {

@@ -59,6 +59,36 @@ public sealed class PausedChangeTests(ITestOutputHelper output) : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_holder_paused_before_its_sentinel_and_taken_over_writes_nothing_more_and_the_taker_adopts_its_complete_folder()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "needs SIGSTOP");
+        var spec = AdaptorSpecifier.Parse($"{Package}@3.0.0");
+        _registry.AddPackage(spec.Name, spec.VersionText);
+        var layout = new RepoLayout(_dir.Combine("repo"));
+        var checkpoints = new CheckpointDir(_dir.Combine("checkpoints"));
+        checkpoints.Block(CheckpointDir.AfterManifest);
+
+        using var paused = StartInstall(layout, checkpoints.Environment, spec);
+        await checkpoints.WaitReachedAsync(CheckpointDir.AfterManifest, Step, () => paused.Output); // folder in place and listed, no sentinel yet
+        Signal("STOP", paused.Id);
+        using var taker = StartInstall(layout, null, spec);
+        Assert.True(await taker.WaitForExitAsync(Step) == 0, taker.Output);
+        var sentinel = File.ReadAllText(layout.SentinelPath(spec.Alias));
+
+        Signal("CONT", paused.Id);
+        checkpoints.Unblock(CheckpointDir.AfterManifest);
+        await paused.WaitForExitAsync(Step);
+
+        output.WriteLine($"taker: {Outcome(taker)}; resumed holder: {Outcome(paused)}");
+        Assert.Equal(nameof(InstallOutcome.Adopted), Outcome(taker)); // the paused holder's folder was complete and listed: kept in place
+        Assert.Equal(nameof(InstallOutcome.InstalledByPeer), Outcome(paused));
+        Assert.Contains($"warning {ErrorCodes.LockLost}", paused.Output); // its lost-lock check before the sentinel stopped it
+        Assert.Equal(sentinel, File.ReadAllText(layout.SentinelPath(spec.Alias)));
+        Assert.False(File.Exists(layout.DigestListingPath(spec.Alias)), "the holder that lost its lock wrote its digest listing");
+        Assert.Contains(spec.Alias, RepoState.AssertConsistent(layout));
+    }
+
+    [SkippableFact]
     public async Task A_holder_paused_in_its_release_and_broken_meanwhile_does_not_remove_the_next_holders_lock()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "needs a real process paused at its release");
