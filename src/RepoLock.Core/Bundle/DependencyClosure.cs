@@ -16,6 +16,7 @@ namespace RepoLock.Core.Bundle;
 internal sealed partial class DependencyClosure
 {
     private readonly string _root;
+    private readonly Repo.RepoDoor _door;
     private readonly string _adaptorDir;
     private readonly string _adaptor;
     private readonly bool _strict;
@@ -27,6 +28,7 @@ internal sealed partial class DependencyClosure
     {
         _strict = strict;
         _root = root;
+        _door = new Repo.RepoDoor(root);
         _adaptorDir = adaptorDir;
         _adaptor = adaptor;
     }
@@ -135,7 +137,7 @@ internal sealed partial class DependencyClosure
         }
     }
 
-    private static IEnumerable<(string Name, string Range, bool Required)> Dependencies(string package)
+    private IEnumerable<(string Name, string Range, bool Required)> Dependencies(string package)
     {
         var manifest = Read(package);
         if (manifest is null)
@@ -163,13 +165,14 @@ internal sealed partial class DependencyClosure
             ? o.Where(p => p.Value is JsonValue v && v.TryGetValue<string>(out _)).Select(p => KeyValuePair.Create(p.Key, p.Value!.GetValue<string>()))
             : [];
 
-    private static JsonObject? Read(string package)
+    /// <summary>A package's package.json through the repo's door: a regular file inside the repo, bounded (a FIFO is never read); null otherwise.</summary>
+    private JsonObject? Read(string package)
     {
         try
         {
-            return JsonNode.Parse(File.ReadAllText(Path.Combine(package, "package.json"))) as JsonObject;
+            return _door.ReadFile(Path.Combine(package, "package.json"), Repo.RepoDoor.SmallFileLimit) is { } bytes ? JsonNode.Parse(bytes) as JsonObject : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or RepoLockException)
         {
             return null;
         }
