@@ -52,6 +52,31 @@ public sealed class LeaseRecoveryTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_live_holder_elsewhere_that_renews_only_its_record_is_never_taken_over_while_its_lock_mtime_stands_still()
+    {
+        // The heartbeat's mtime touch every 60 s, the record renewed every 2 s: only the record says this holder lives. A waiter that
+        // watched the directory alone (ignoring renewals) would take it over after the 15 s grace.
+        Prerequisite.SkipUnlessAvailable(Unshare.WhyNot);
+        using var foreign = HostLocks.Hold(Target, Stale, heartbeat: TimeSpan.FromSeconds(60), prefix: Unshare.Prefix);
+        await foreign.WaitForLineAsync("LOCKED", Step);
+        var record = LockOwnerRecord.TryRead(Target + ".lock")!;
+        var mtime = Directory.GetLastWriteTimeUtc(Target + ".lock");
+
+        using var waiter = HostLocks.Hold(Target, Stale);
+        await waiter.WaitForLineAsync($"is held by {record.Host} process {record.ProcessId}", Step);
+        var takenWhileAlive = await waiter.PrintsWithinAsync("LOCKED", Grace * 2);
+        var renewals = LockOwnerRecord.TryRead(Target + ".lock")!.LeaseCounter - record.LeaseCounter;
+
+        _output.WriteLine($"holder elsewhere renewing only its record ({renewals} renewals, lock mtime unchanged: {Directory.GetLastWriteTimeUtc(Target + ".lock") == mtime}) for {(Grace * 2).TotalSeconds} s: taken over: {takenWhileAlive}");
+        Assert.Equal(mtime, Directory.GetLastWriteTimeUtc(Target + ".lock")); // the directory stood still: only the record moved
+        Assert.True(renewals >= 5, $"only {renewals} renewals");
+        Assert.False(takenWhileAlive, waiter.Output);
+        foreign.Kill();
+        await waiter.WaitForLineAsync("LOCKED", TakeoverBound);
+        await waiter.ReleaseAsync();
+    }
+
+    [SkippableFact]
     public async Task A_holder_stopped_past_its_grace_loses_its_lock_and_says_so_before_changing_anything()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "needs SIGSTOP");
