@@ -164,7 +164,13 @@ public sealed class AdaptorRepo
                         var installedStarted = _time.GetTimestamp();
                         try
                         {
+                            using var shown = InstallProgressReporter.Start(subject, _layout.Root, _settings.Npm.NpmPath, _time, _log);
                             var ours = await _installer.InstallAsync(spec, held, cancellationToken, progress).ConfigureAwait(false);
+                            if (ours)
+                            {
+                                shown.Installed(_layout.AdaptorDir(spec.Alias));
+                            }
+
                             return ours
                                 ? Result(spec, InstallOutcome.Installed, _time.GetElapsedTime(installedStarted))
                                 : Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
