@@ -2,7 +2,8 @@ namespace RepoLock.Core.Diagnostics;
 
 /// <summary>
 /// The one place that writes the message of every diagnostic the code raises (the codes are in <see cref="ErrorCodes"/>).
-/// RL5001 alone is written by the targets: it is raised where this assembly cannot load.
+/// The targets write two messages themselves: RL5001, raised where this assembly cannot load, and RL1006 for a boolean property
+/// (checked before the task runs, in the same words as <see cref="Setting"/>).
 /// </summary>
 internal static class Errors
 {
