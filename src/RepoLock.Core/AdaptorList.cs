@@ -66,6 +66,28 @@ public sealed class AdaptorList
         }
     }
 
+    /// <summary>
+    /// <paramref name="failure"/> located where its adaptor was named: the project that defines the explicit item of that name, or the
+    /// line and column of the first project file value that names it. A failure already located, or about no adaptor of this list, is
+    /// returned as it is.
+    /// </summary>
+    /// <param name="failure">A failure from <see cref="AdaptorRepo.EnsureInstalledAsync"/> (its <see cref="RepoLockException.Adaptor"/>).</param>
+    public RepoLockException Locate(RepoLockException failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        if (failure.File is not null || failure.Adaptor is not { } adaptor)
+        {
+            return failure;
+        }
+
+        if (_explicit.TryGetValue(adaptor.Name, out var item))
+        {
+            return item.File is null ? failure : failure.At(item.File);
+        }
+
+        return _fromProjects.FirstOrDefault(p => p.Adaptor.Name == adaptor.Name) is { } found ? failure.At(found.File, found.Line, found.Column) : failure;
+    }
+
     private bool CheckAgainstItem(ProjectAdaptor found)
     {
         if (!_explicit.TryGetValue(found.Adaptor.Name, out var item) || item.Adaptor.ToString() == found.Adaptor.ToString())

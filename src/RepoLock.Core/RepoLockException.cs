@@ -22,7 +22,14 @@ public sealed class RepoLockException : Exception
     /// <summary>The 1-based column of the mistake in <see cref="File"/>, or 0 when not known.</summary>
     public int Column { get; private init; }
 
+    /// <summary>The adaptor the failure is about, when it is about one (an install, a dist-tag), or null.</summary>
+    public AdaptorSpecifier? Adaptor { get; private init; }
+
+    /// <summary>The same failure, about <paramref name="adaptor"/>.</summary>
+    internal RepoLockException About(AdaptorSpecifier adaptor) =>
+        new(Code, Message, InnerException) { File = File, Line = Line, Column = Column, Adaptor = adaptor };
+
     /// <summary>The same failure, located in <paramref name="file"/> at <paramref name="line"/> and <paramref name="column"/>.</summary>
     internal RepoLockException At(string? file, int line = 0, int column = 0) =>
-        new(Code, Message, InnerException) { File = file, Line = line, Column = column };
+        new(Code, Message, InnerException) { File = file, Line = line, Column = column, Adaptor = Adaptor };
 }

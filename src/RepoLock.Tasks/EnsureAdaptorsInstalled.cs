@@ -66,6 +66,7 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
     public override bool Execute()
     {
         var log = new MSBuildLog(Log, ProjectFile);
+        var list = new AdaptorList();
         try
         {
             var settings = RepoLockSettings.FromProperties(new Dictionary<string, string?>
@@ -80,7 +81,6 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
                 ["RepoLockCreateRepoDir"] = CreateRepoDir,
                 ["RepoLockIgnoreScripts"] = IgnoreScripts,
             });
-            var list = new AdaptorList();
             foreach (var item in Adaptors)
             {
                 list.AddItem(item.ItemSpec, item.GetMetadata("Version"), item.GetMetadata("DefiningProjectFullPath"));
@@ -105,14 +105,14 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
             var result = new AdaptorRepo(Repo, settings, log).EnsureInstalledAsync(specs, _cancel.Token).GetAwaiter().GetResult();
             foreach (var failure in result.Failures)
             {
-                log.Error(failure);
+                log.Error(list.Locate(failure)); // at the item's defining project, or the project file's line and column
             }
 
             InstalledAdaptors = result.Adaptors.Select(ToItem).ToArray();
         }
         catch (RepoLockException e)
         {
-            log.Error(e);
+            log.Error(list.Locate(e));
         }
 
         return !Log.HasLoggedErrors;

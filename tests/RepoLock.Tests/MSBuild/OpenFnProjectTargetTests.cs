@@ -169,6 +169,33 @@ public sealed class OpenFnProjectTargetTests : IDisposable
     }
 
     [Fact]
+    public void An_install_that_fails_for_an_adaptor_a_project_file_names_points_at_its_line_and_column()
+    {
+        var yaml = WriteFile("project.yaml", Yaml(("ok", $"{Alpha}@1.0.0"), ("gone", "@fixture/language-gone@1.0.0")));
+
+        var run = Build(Project().OpenFnProject("project.yaml"));
+
+        Assert.False(run.Succeeded);
+        var error = Assert.Single(run.Log.Errors);
+        Assert.Equal(("RL3001", yaml, 10, 18), (error.Code, error.File, error.LineNumber, error.ColumnNumber));
+        Assert.Equal(1, _registry.TarballRequests(Alpha)); // the other adaptor still installed
+    }
+
+    [Fact]
+    public void A_tag_that_cannot_be_resolved_for_an_Adaptor_item_names_its_defining_project()
+    {
+        var props = WriteFile("adaptors.props", """<Project><ItemGroup><Adaptor Include="@fixture/language-gone@latest" /></ItemGroup></Project>""");
+        var project = Project();
+        var path = project.Write();
+        File.WriteAllText(path, File.ReadAllText(path).Replace("<ItemGroup />", $"<Import Project=\"{props}\" />", StringComparison.Ordinal));
+
+        var run = InProcessBuild.Run(path, null, null, NpmEnvironment);
+
+        var error = Assert.Single(run.Log.Errors);
+        Assert.Equal(("RL1004", props), (error.Code, error.File));
+    }
+
+    [Fact]
     public void A_cold_install_with_npm_slowed_to_20_s_shows_a_line_at_least_every_10_s_before_the_summary()
     {
         _registry.TarballLatency = TimeSpan.FromSeconds(20);
