@@ -8,8 +8,8 @@ namespace RepoLock.Tool;
 /// </summary>
 internal static class ProjectFileOptions
 {
-    /// <summary>The merged adaptors, or null after printing every error to stderr (a usage error: nothing was read or written in the repo).</summary>
-    public static IReadOnlyList<AdaptorSpecifier>? Merge(IEnumerable<string>? specs, IEnumerable<FileInfo>? files)
+    /// <summary>The merged list, or null after printing every error to stderr (a usage error: nothing was read or written in the repo).</summary>
+    public static AdaptorList? Merge(IEnumerable<string>? specs, IEnumerable<FileInfo>? files)
     {
         var list = new AdaptorList();
         foreach (var spec in specs ?? [])
@@ -24,10 +24,16 @@ internal static class ProjectFileOptions
 
         foreach (var e in list.Errors)
         {
-            var where = e.File is null ? "" : e.Line > 0 ? $"{e.File}({e.Line},{e.Column}): " : $"{e.File}: ";
-            Console.Error.WriteLine($"repolock: {where}error {e.Code}: {e.Message}");
+            Console.Error.WriteLine(Line(e));
         }
 
-        return list.Errors.Count == 0 ? list.Adaptors : null;
+        return list.Errors.Count == 0 ? list : null;
+    }
+
+    /// <summary><c>repolock: file(line,column): error RLxxxx: message</c>, the location left out when there is none.</summary>
+    public static string Line(RepoLockException e)
+    {
+        var where = e.File is null ? "" : e.Line > 0 ? $"{e.File}({e.Line},{e.Column}): " : $"{e.File}: ";
+        return $"repolock: {where}error {e.Code}: {e.Message}";
     }
 }

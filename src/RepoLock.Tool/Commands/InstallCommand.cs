@@ -50,10 +50,10 @@ internal static class InstallCommand
                 ["RepoLockCreateRepoDir"] = parsed.GetValue(createRepo) ? "true" : null,
                 ["RepoLockIgnoreScripts"] = parsed.GetValue(ignoreScripts) is { } ignore ? (ignore ? "true" : "false") : null,
             });
-            var adaptors = ProjectFileOptions.Merge(parsed.GetValue(specs), parsed.GetValue(from)); // all parsed before anything is written
-            if (adaptors is null || adaptors.Count == 0)
+            var list = ProjectFileOptions.Merge(parsed.GetValue(specs), parsed.GetValue(from)); // all parsed before anything is written
+            if (list is null || list.Adaptors.Count == 0)
             {
-                if (adaptors is not null)
+                if (list is not null)
                 {
                     await Console.Error.WriteLineAsync("repolock: no adaptors to install: give specifiers, or --from files whose jobs name adaptors.").ConfigureAwait(false);
                 }
@@ -63,7 +63,7 @@ internal static class InstallCommand
 
             var json = parsed.GetValue(CommonOptions.Json);
             var repo = new AdaptorRepo(CommonOptions.RepoOf(parsed), settings, new ConsoleLog(json ? Console.Error : Console.Out));
-            var result = await repo.EnsureInstalledAsync(adaptors, cancellationToken).ConfigureAwait(false);
+            var result = await repo.EnsureInstalledAsync(list.Adaptors, cancellationToken).ConfigureAwait(false);
             if (json)
             {
                 Show.Json(new
@@ -80,7 +80,7 @@ internal static class InstallCommand
 
             foreach (var failure in result.Failures)
             {
-                await Console.Error.WriteLineAsync($"repolock: error {failure.Code}: {failure.Message}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync(ProjectFileOptions.Line(list.Locate(failure))).ConfigureAwait(false); // where a --from file names it
             }
 
             return result.Succeeded ? RepoLockCli.Fine : RepoLockCli.Problems;

@@ -33,7 +33,7 @@ internal static class PruneCommand
         {
             var repo = CommonOptions.RepoOf(parsed);
             var settings = CommonOptions.Settings(parsed);
-            var fromProjects = parsed.GetValue(keepFrom) is { Length: > 0 } files ? ProjectFileOptions.Merge(null, files) : [];
+            var fromProjects = parsed.GetValue(keepFrom) is { Length: > 0 } files ? ProjectFileOptions.Merge(null, files)?.Adaptors : [];
             if (fromProjects is null)
             {
                 return RepoLockCli.Refused;
