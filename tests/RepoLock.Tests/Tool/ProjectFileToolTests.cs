@@ -55,6 +55,19 @@ public sealed class ProjectFileToolTests
     }
 
     [Fact]
+    public async Task An_install_failure_for_an_adaptor_a_file_names_points_at_its_line_and_the_others_install()
+    {
+        var yaml = Write("project.yaml", $"workflows:\n  wf:\n    jobs:\n      a:\n        adaptor: '{Gamma}@1.0.0'\n      b:\n        adaptor: '@fixture/language-gone@1.0.0'\n");
+        var repo = new RepoLayout(_fixture.NewFolder("fail-repo"));
+
+        var result = await Tool.RunAsync(_fixture.Env, "install", "--from", yaml, "--registry", _fixture.Registry.Url, "--repo", repo.Root);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"{yaml}(7,18): error RL3001", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal([$"{Gamma}_1.0.0.done"], Sentinels(repo));
+    }
+
+    [Fact]
     public async Task Prune_keep_from_keeps_what_the_projects_use()
     {
         var repo = await _fixture.FilledRepoAsync($"{Alpha}@1.0.0", $"{Beta}@1.2.0", $"{Gamma}@1.0.0");
