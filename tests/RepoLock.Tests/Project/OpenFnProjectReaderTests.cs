@@ -182,4 +182,25 @@ public sealed class OpenFnProjectReaderTests : IDisposable
         var error = Assert.Single(list.Errors);
         Assert.Equal((ErrorCodes.InvalidName, "/src/consumer.csproj"), (error.Code, error.File));
     }
+
+    [Fact]
+    public void A_failure_about_an_adaptor_is_located_where_it_was_named()
+    {
+        var file = Write("project.yaml", "workflows:\n  wf:\n    jobs:\n      a:\n        adaptor: '@openfn/language-http@7.2.10'\n");
+        var list = new AdaptorList();
+        list.AddItem("@openfn/language-common@3.3.4", null, "/src/adaptors.props");
+        list.AddProjectFile(file);
+        var failure = new RepoLockException(ErrorCodes.NpmFailed, "npm install failed");
+
+        var fromItem = list.Locate(failure.About(AdaptorSpecifier.Parse("@openfn/language-common@3.3.4")));
+        var fromFile = list.Locate(failure.About(AdaptorSpecifier.Parse("@openfn/language-http@7.2.10")));
+        var unknown = list.Locate(failure.About(AdaptorSpecifier.Parse("@openfn/language-dhis2@6.3.4")));
+        var aboutNone = list.Locate(failure);
+
+        Assert.Equal(("/src/adaptors.props", 0, 0), (fromItem.File, fromItem.Line, fromItem.Column));
+        Assert.Equal((file, 5, 18), (fromFile.File, fromFile.Line, fromFile.Column));
+        Assert.Null(unknown.File);
+        Assert.Null(aboutNone.File);
+        Assert.Equal(ErrorCodes.NpmFailed, fromFile.Code);
+    }
 }
