@@ -67,7 +67,16 @@ public sealed class AdaptorRepo
                 return spec;
             }
 
-            var version = await _npm.ResolveTagAsync(spec.Name, spec.Tag!, Path.GetTempPath(), cancellationToken).ConfigureAwait(false);
+            string version;
+            try
+            {
+                version = await _npm.ResolveTagAsync(spec.Name, spec.Tag!, Path.GetTempPath(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (RepoLockException e)
+            {
+                throw e.About(spec); // so a front end can point at where the adaptor was named
+            }
+
             var exact = spec.WithVersion(version, spec.ToString());
             _log.Info($"RepoLock: {spec} resolved to {exact.VersionText}.");
             return exact;
@@ -115,8 +124,8 @@ public sealed class AdaptorRepo
             }
 
             using var slots = new SemaphoreSlim(Math.Max(1, _settings.MaxParallel));
-            var work = missing.Select(spec => EnsureOneAsync(spec, slots, cancellationToken)).ToList();
-            foreach (var task in work)
+            var work = missing.Select(spec => (spec, Task: EnsureOneAsync(spec, slots, cancellationToken))).ToList();
+            foreach (var (spec, task) in work)
             {
                 try
                 {
@@ -124,7 +133,7 @@ public sealed class AdaptorRepo
                 }
                 catch (RepoLockException e)
                 {
-                    failures.Add(e);
+                    failures.Add(e.About(spec));
                 }
             }
         }
@@ -164,7 +173,13 @@ public sealed class AdaptorRepo
                         var installedStarted = _time.GetTimestamp();
                         try
                         {
+                            using var shown = InstallProgressReporter.Start(subject, _layout.Root, _settings.Npm.NpmPath, _time, _log);
                             var outcome = await _installer.InstallAsync(spec, held, cancellationToken, progress).ConfigureAwait(false);
+                            if (outcome is InstallOutcome.Installed or InstallOutcome.Adopted)
+                            {
+                                shown.Installed(_layout.AdaptorDir(spec.Alias));
+                            }
+
                             return Result(spec, outcome, _time.GetElapsedTime(outcome == InstallOutcome.InstalledByPeer ? started : installedStarted));
                         }
                         catch (RepoLockException e) when (e.Code == ErrorCodes.LockLost && _layout.IsInstalledFresh(spec.Alias))

@@ -27,6 +27,18 @@ public static class ErrorCodes
     /// <summary>The bundle destination is the repo, inside it, or contains it.</summary>
     public const string BundleDestinationOverlapsRepo = "RL1007";
 
+    /// <summary>An <c>OpenFnProject</c> file is missing or cannot be read.</summary>
+    public const string ProjectFileMissing = "RL1008";
+
+    /// <summary>An <c>OpenFnProject</c> file is neither an OpenFn project (<c>project.yaml</c>) nor a CLI workflow, or not valid YAML/JSON.</summary>
+    public const string NotAProjectFile = "RL1009";
+
+    /// <summary>An OpenFn project names an adaptor by a local path (<c>name=/path</c>), which cannot go into a shared repo.</summary>
+    public const string PathAdaptor = "RL1010";
+
+    /// <summary>An OpenFn project names an adaptor that an explicit <c>Adaptor</c> item names at another version.</summary>
+    public const string ProjectConflictsWithItem = "RL1011";
+
     /// <summary>Timed out waiting for a lock that a live holder keeps fresh.</summary>
     public const string LockTimeout = "RL2001";
 

@@ -20,8 +20,13 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
     public string Repo { get; set; } = "";
 
     /// <summary>The <c>Adaptor</c> items: <c>name@version</c>, <c>name@tag</c>, or a name with <c>Version</c> metadata.</summary>
-    [Required]
     public ITaskItem[] Adaptors { get; set; } = [];
+
+    /// <summary>The <c>OpenFnProject</c> items: OpenFn project files (<c>project.yaml</c>) or CLI workflows whose jobs name adaptors.</summary>
+    public ITaskItem[] Projects { get; set; } = [];
+
+    /// <summary>The project being built (<c>MSBuildProjectFullPath</c>): errors not about one item or file name it, not the targets.</summary>
+    public string? ProjectFile { get; set; }
 
     /// <summary><c>RepoLockLockTimeout</c>, seconds; empty for the default.</summary>
     public string? LockTimeout { get; set; }
@@ -60,7 +65,8 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
     /// <inheritdoc />
     public override bool Execute()
     {
-        var log = new MSBuildLog(Log);
+        var log = new MSBuildLog(Log, ProjectFile);
+        var list = new AdaptorList();
         try
         {
             var settings = RepoLockSettings.FromProperties(new Dictionary<string, string?>
@@ -75,17 +81,19 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
                 ["RepoLockCreateRepoDir"] = CreateRepoDir,
                 ["RepoLockIgnoreScripts"] = IgnoreScripts,
             });
-            var specs = new List<AdaptorSpecifier>();
             foreach (var item in Adaptors)
             {
-                try
-                {
-                    specs.Add(AdaptorSpecifier.Parse(item.ItemSpec, item.GetMetadata("Version")));
-                }
-                catch (RepoLockException e)
-                {
-                    log.Error(e);
-                }
+                list.AddItem(item.ItemSpec, item.GetMetadata("Version"), item.GetMetadata("DefiningProjectFullPath"));
+            }
+
+            foreach (var project in Projects)
+            {
+                list.AddProjectFile(project.GetMetadata("FullPath"));
+            }
+
+            foreach (var error in list.Errors)
+            {
+                log.Error(error);
             }
 
             if (Log.HasLoggedErrors)
@@ -93,17 +101,18 @@ public sealed class EnsureAdaptorsInstalled : Microsoft.Build.Utilities.Task, IC
                 return false; // bad input: nothing written anywhere
             }
 
+            var specs = list.Adaptors;
             var result = new AdaptorRepo(Repo, settings, log).EnsureInstalledAsync(specs, _cancel.Token).GetAwaiter().GetResult();
             foreach (var failure in result.Failures)
             {
-                log.Error(failure);
+                log.Error(list.Locate(failure)); // at the item's defining project, or the project file's line and column
             }
 
             InstalledAdaptors = result.Adaptors.Select(ToItem).ToArray();
         }
         catch (RepoLockException e)
         {
-            log.Error(e);
+            log.Error(list.Locate(e));
         }
 
         return !Log.HasLoggedErrors;

@@ -52,5 +52,5 @@ internal static class RepoLockCli
     /// <summary>Bad input on the command line (a specifier, an option value, no repo, a keep list) and refusals are usage errors: exit 2.</summary>
     private static bool IsUsage(string code) => code is ErrorCodes.InvalidName or ErrorCodes.InvalidVersion or ErrorCodes.ConflictingVersion
         or ErrorCodes.InvalidSetting or ErrorCodes.InvalidRepo or ErrorCodes.NoRepo or ErrorCodes.UnlockRefused or ErrorCodes.BadKeepList
-        or ErrorCodes.NothingKept;
+        or ErrorCodes.NothingKept or ErrorCodes.ProjectFileMissing or ErrorCodes.NotAProjectFile or ErrorCodes.PathAdaptor or ErrorCodes.ProjectConflictsWithItem;
 }

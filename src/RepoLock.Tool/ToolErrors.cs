@@ -12,5 +12,5 @@ internal static class ToolErrors
         $"Keep list {file}: {detail}. Write one specifier per line (name@version, or name@latest to keep every version), '#' starts a comment. Nothing was removed.");
 
     public static RepoLockException NothingKept() => new(ErrorCodes.NothingKept,
-        "prune was given nothing to keep, so it would remove every adaptor. Pass --keep <spec>... or --keep-file <file> (an empty file keeps nothing, on purpose). Nothing was removed.");
+        "prune was given nothing to keep, so it would remove every adaptor. Pass --keep <spec>..., --keep-file <file> or --keep-from <project.yaml> (an empty file keeps nothing, on purpose). Nothing was removed.");
 }

@@ -2,7 +2,8 @@ namespace RepoLock.Core.Diagnostics;
 
 /// <summary>
 /// The one place that writes the message of every diagnostic the code raises (the codes are in <see cref="ErrorCodes"/>).
-/// RL5001 alone is written by the targets: it is raised where this assembly cannot load.
+/// The targets write two messages themselves: RL5001, raised where this assembly cannot load, and RL1006 for a boolean property
+/// (checked before the task runs, in the same words as <see cref="Setting"/>).
 /// </summary>
 internal static class Errors
 {
@@ -129,4 +130,19 @@ internal static class Errors
     public static RepoLockException BundleOutsideRepo(string adaptor, string folder, string resolved) => new(ErrorCodes.BundleOutsideRepo,
         $"Adaptor '{adaptor}': {folder}, which it needs, leads outside the repo (to {resolved}) through a link. RepoLock does not ship files from outside the repo: " +
         "replace the link with the package itself, or reinstall the adaptor with RepoLock. Nothing was written.");
+
+    public static RepoLockException ProjectFileMissing(string file, string detail) => new(ErrorCodes.ProjectFileMissing,
+        $"OpenFnProject '{file}' cannot be read: {detail}. Fix the item's path (relative to the project that defines it). Nothing was written.");
+
+    public static RepoLockException NotAProjectFile(string file, string detail) => new(ErrorCodes.NotAProjectFile,
+        $"OpenFnProject '{file}': {detail}. RepoLock reads an OpenFn project (project.yaml: workflows with jobs or steps that name an 'adaptor') " +
+        "or a CLI workflow (workflow.json: steps with 'adaptor' or 'adaptors'). Nothing was written.");
+
+    public static RepoLockException PathAdaptor(string file, string adaptor) => new(ErrorCodes.PathAdaptor,
+        $"OpenFnProject '{file}': the adaptor '{adaptor}' is a local path (the CLI's monorepo form), which cannot go into a shared repo. " +
+        "Name a published version (for example '@openfn/language-common@2.1.0'), or run that job with the OpenFn CLI's --monorepo instead. Nothing was written.");
+
+    public static RepoLockException ProjectConflictsWithItem(string file, string inProject, string item, string itemFile) => new(ErrorCodes.ProjectConflictsWithItem,
+        $"OpenFnProject '{file}' names '{inProject}', but the Adaptor item '{item}' in {itemFile} names another version of it. " +
+        "Give the version in one place: remove the Adaptor item, or make it match the project. Nothing was written.");
 }

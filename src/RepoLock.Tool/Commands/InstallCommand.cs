@@ -5,12 +5,18 @@ using RepoLock.Tool.Output;
 
 namespace RepoLock.Tool.Commands;
 
-/// <summary><c>repolock install &lt;spec&gt;...</c>: the very install a build does (<see cref="AdaptorRepo.EnsureInstalledAsync"/>), same options, same summary line.</summary>
+/// <summary><c>repolock install [&lt;spec&gt;...] [--from &lt;file&gt;...]</c>: the very install a build does (<see cref="AdaptorRepo.EnsureInstalledAsync"/>), same options, same summary line.</summary>
 internal static class InstallCommand
 {
     public static Command Create()
     {
-        var specs = new Argument<string[]>("spec") { Description = "Adaptors: name@version, name@latest/next, or a name (latest).", Arity = ArgumentArity.OneOrMore };
+        var specs = new Argument<string[]>("spec") { Description = "Adaptors: name@version, name@latest/next, or a name (latest).", Arity = ArgumentArity.ZeroOrMore };
+        var from = new Option<FileInfo[]>("--from")
+        {
+            Description = "OpenFn project files (project.yaml) or CLI workflows (workflow.json): install every adaptor their jobs name.",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "file",
+        };
         var registry = new Option<string?>("--registry") { Description = "npm registry URL (RepoLockRegistry).", HelpName = "url" };
         var offline = new Option<bool>("--offline") { Description = "Install from npm's cache only (RepoLockOffline)." };
         var maxParallel = new Option<int?>("--max-parallel") { Description = "Adaptors installed at once (RepoLockMaxParallel; default 4).", HelpName = "n" };
@@ -25,7 +31,7 @@ internal static class InstallCommand
         };
         var command = new Command("install", "Install adaptors exactly as a build does: same specifiers, tags resolved, same locks, same summary line.");
         command.Arguments.Add(specs);
-        foreach (var option in new Option[] { registry, offline, maxParallel, lockTimeout, CommonOptions.StaleAge, installTimeout, npmPath, ignoreScripts, createRepo })
+        foreach (var option in new Option[] { from, registry, offline, maxParallel, lockTimeout, CommonOptions.StaleAge, installTimeout, npmPath, ignoreScripts, createRepo })
         {
             command.Options.Add(option);
         }
@@ -44,10 +50,20 @@ internal static class InstallCommand
                 ["RepoLockCreateRepoDir"] = parsed.GetValue(createRepo) ? "true" : null,
                 ["RepoLockIgnoreScripts"] = parsed.GetValue(ignoreScripts) is { } ignore ? (ignore ? "true" : "false") : null,
             });
-            var adaptors = parsed.GetValue(specs)!.Select(s => AdaptorSpecifier.Parse(s)).ToList(); // all parsed before anything is written
+            var list = ProjectFileOptions.Merge(parsed.GetValue(specs), parsed.GetValue(from)); // all parsed before anything is written
+            if (list is null || list.Adaptors.Count == 0)
+            {
+                if (list is not null)
+                {
+                    await Console.Error.WriteLineAsync("repolock: no adaptors to install: give specifiers, or --from files whose jobs name adaptors.").ConfigureAwait(false);
+                }
+
+                return RepoLockCli.Refused;
+            }
+
             var json = parsed.GetValue(CommonOptions.Json);
             var repo = new AdaptorRepo(CommonOptions.RepoOf(parsed), settings, new ConsoleLog(json ? Console.Error : Console.Out));
-            var result = await repo.EnsureInstalledAsync(adaptors, cancellationToken).ConfigureAwait(false);
+            var result = await repo.EnsureInstalledAsync(list.Adaptors, cancellationToken).ConfigureAwait(false);
             if (json)
             {
                 Show.Json(new
@@ -64,7 +80,7 @@ internal static class InstallCommand
 
             foreach (var failure in result.Failures)
             {
-                await Console.Error.WriteLineAsync($"repolock: error {failure.Code}: {failure.Message}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync(ProjectFileOptions.Line(list.Locate(failure))).ConfigureAwait(false); // where a --from file names it
             }
 
             return result.Succeeded ? RepoLockCli.Fine : RepoLockCli.Problems;

@@ -6,7 +6,7 @@ using RepoLock.Tool.Output;
 namespace RepoLock.Tool.Commands;
 
 /// <summary>
-/// <c>repolock prune --keep &lt;spec&gt;... | --keep-file &lt;file&gt; [--older-than &lt;days&gt;] [--yes]</c>: a dry run by default; with --yes
+/// <c>repolock prune --keep &lt;spec&gt;... | --keep-file &lt;file&gt; | --keep-from &lt;project file&gt;... [--older-than &lt;days&gt;] [--yes]</c>: a dry run by default; with --yes
 /// removes each adaptor not kept under its alias lock (sentinel, manifest entry, folder), skipping any that is being installed.
 /// </summary>
 internal static class PruneCommand
@@ -15,10 +15,16 @@ internal static class PruneCommand
     {
         var keep = new Option<string[]>("--keep") { Description = "Adaptors to keep: name@version, or name@latest to keep every version of a name.", AllowMultipleArgumentsPerToken = true, HelpName = "spec" };
         var keepFile = new Option<FileInfo?>("--keep-file") { Description = "A file of specifiers to keep, one per line, '#' comments allowed.", HelpName = "file" };
+        var keepFrom = new Option<FileInfo[]>("--keep-from")
+        {
+            Description = "OpenFn project files (project.yaml) or CLI workflows: keep every adaptor their jobs name.",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "file",
+        };
         var olderThan = new Option<double?>("--older-than") { Description = "Only remove adaptors installed more than this many days ago.", HelpName = "days" };
         var yes = new Option<bool>("--yes") { Description = "Remove them (without it: a dry run that lists what would go and the bytes freed)." };
         var command = new Command("prune", "Remove adaptors not kept, each under its lock; a dry run unless --yes.");
-        foreach (var option in new Option[] { keep, keepFile, olderThan, yes, CommonOptions.StaleAge })
+        foreach (var option in new Option[] { keep, keepFile, keepFrom, olderThan, yes, CommonOptions.StaleAge })
         {
             command.Options.Add(option);
         }
@@ -27,7 +33,14 @@ internal static class PruneCommand
         {
             var repo = CommonOptions.RepoOf(parsed);
             var settings = CommonOptions.Settings(parsed);
-            var kept = KeepList(parsed.GetValue(keep), parsed.GetValue(keepFile));
+            var fromProjects = parsed.GetValue(keepFrom) is { Length: > 0 } files ? ProjectFileOptions.Merge(null, files)?.Adaptors : [];
+            if (fromProjects is null)
+            {
+                return RepoLockCli.Refused;
+            }
+
+            var kept = KeepList(parsed.GetValue(keep), parsed.GetValue(keepFile), fromProjects.Count > 0 || parsed.GetValue(keepFrom) is { Length: > 0 });
+            kept.AddRange(fromProjects);
             var age = parsed.GetValue(olderThan) is { } days ? TimeSpan.FromDays(days) : (TimeSpan?)null;
             var plan = new RepoInspector(repo, settings).PlanPrune(kept, age);
             var json = parsed.GetValue(CommonOptions.Json);
@@ -62,10 +75,10 @@ internal static class PruneCommand
         return command;
     }
 
-    /// <summary>The specifiers to keep, from --keep and the --keep-file; RL7004 when neither is given, RL7003 for a bad file.</summary>
-    private static List<AdaptorSpecifier> KeepList(string[]? keep, FileInfo? file)
+    /// <summary>The specifiers to keep, from --keep and the --keep-file; RL7004 when none of those and --keep-from is given, RL7003 for a bad file.</summary>
+    private static List<AdaptorSpecifier> KeepList(string[]? keep, FileInfo? file, bool fromProjects)
     {
-        if ((keep is null || keep.Length == 0) && file is null)
+        if ((keep is null || keep.Length == 0) && file is null && !fromProjects)
         {
             throw ToolErrors.NothingKept();
         }

@@ -49,6 +49,13 @@ internal sealed class AdaptorProject
         return this;
     }
 
+    /// <summary><c>&lt;OpenFnProject Include="..." /&gt;</c>.</summary>
+    public AdaptorProject OpenFnProject(string include)
+    {
+        _adaptors.Add(new XElement("OpenFnProject", new XAttribute("Include", include)));
+        return this;
+    }
+
     public AdaptorProject Property(string name, string value)
     {
         _properties[name] = value;
@@ -57,26 +64,39 @@ internal sealed class AdaptorProject
 
     public string Write()
     {
+        // The imports in a package consumer's order: the SDK's props, the package's props, the project, the SDK's output paths (which
+        // Microsoft.NET.Sdk sets in its targets, before NuGet imports a package's targets), the package's targets.
         var project = new XElement("Project");
         var properties = new XElement("PropertyGroup", _properties.Select(p => new XElement(p.Key, p.Value)));
         if (Host == HostKind.Sdk)
         {
-            project.Add(new XAttribute("Sdk", "Microsoft.NET.Sdk"));
+            project.Add(new XElement("Import", new XAttribute("Project", "Sdk.props"), new XAttribute("Sdk", "Microsoft.NET.Sdk")));
             properties.Add(new XElement("TargetFramework", "net10.0"));
         }
 
         project.Add(properties);
         project.Add(new XElement("Import", new XAttribute("Project", TestPaths.BuildProps)));
         project.Add(new XElement("ItemGroup", _adaptors));
-        project.Add(new XElement("Import", new XAttribute("Project", TestPaths.BuildTargets)));
-        if (Host == HostKind.BuildChain)
+        if (Host == HostKind.Sdk)
         {
-            // The shape of Microsoft.Common.CurrentVersion.targets' chain, its work in DependsOnTargets as there, and the SDK's output folder.
+            project.Add(new XElement("Import", new XAttribute("Project", "Sdk.targets"), new XAttribute("Sdk", "Microsoft.NET.Sdk")));
+        }
+        else
+        {
             project.Add(
                 new XElement("PropertyGroup",
                     new XElement("Configuration", new XAttribute("Condition", "'$(Configuration)' == ''"), "Debug"),
-                    new XElement("OutDir", new XAttribute("Condition", "'$(OutDir)' == ''"), @"bin\$(Configuration)\net10.0\"),
-                    new XElement("PublishDir", new XAttribute("Condition", "'$(PublishDir)' == ''"), @"$(OutDir)publish\")),
+                    new XElement("OutputPath", new XAttribute("Condition", "'$(OutputPath)' == ''"), @"bin\$(Configuration)\net10.0\"),
+                    new XElement("PublishDir", new XAttribute("Condition", "'$(PublishDir)' == ''"), @"$(OutputPath)publish\")));
+        }
+
+        project.Add(new XElement("Import", new XAttribute("Project", TestPaths.BuildTargets)));
+        if (Host == HostKind.BuildChain)
+        {
+            // The shape of Microsoft.Common.CurrentVersion.targets' chain, its work in DependsOnTargets as there, and its OutDir.
+            project.Add(
+                new XElement("PropertyGroup",
+                    new XElement("OutDir", new XAttribute("Condition", "'$(OutDir)' == ''"), "$(OutputPath)")),
                 EmptyTarget("Publish", "Build"),
                 EmptyTarget("Build", "BeforeBuild;CoreBuild;AfterBuild"),
                 EmptyTarget("BeforeBuild"),

@@ -12,6 +12,9 @@ internal sealed class CollectingLogger : ILogger
 
     public ConcurrentQueue<BuildMessageEventArgs> Messages { get; } = new();
 
+    /// <summary>High-importance messages (what the default verbosity shows) with the time this logger received each.</summary>
+    public ConcurrentQueue<(DateTime ReceivedUtc, string Message)> Shown { get; } = new();
+
     /// <summary>Targets in the order they started.</summary>
     public ConcurrentQueue<string> TargetsStarted { get; } = new();
 
@@ -32,7 +35,14 @@ internal sealed class CollectingLogger : ILogger
         eventSource.ErrorRaised += (_, e) => Errors.Enqueue(e);
         eventSource.WarningRaised += (_, e) => Warnings.Enqueue(e);
         eventSource.TargetStarted += (_, e) => TargetsStarted.Enqueue(e.TargetName);
-        eventSource.MessageRaised += (_, e) => Messages.Enqueue(e);
+        eventSource.MessageRaised += (_, e) =>
+        {
+            Messages.Enqueue(e);
+            if (e.Importance == MessageImportance.High)
+            {
+                Shown.Enqueue((DateTime.UtcNow, e.Message ?? ""));
+            }
+        };
     }
 
     public void Shutdown()

@@ -13,7 +13,8 @@ internal sealed partial class Consumer
 {
     private readonly PackedPackage _package;
 
-    public Consumer(PackedPackage package, string name, string repo, string registryUrl, params string[] adaptors)
+    /// <param name="repo">The shared repo (AdaptorRepoDir), or null for the package's default in the output folder.</param>
+    public Consumer(PackedPackage package, string name, string? repo, string registryUrl, params string[] adaptors)
     {
         _package = package;
         Directory = package.NewDirectory(name);
@@ -23,7 +24,7 @@ internal sealed partial class Consumer
                 new XElement("TargetFramework", "net10.0"),
                 new XComment(" csc in the build's own process: no compiler server outlives the test "),
                 new XElement("UseSharedCompilation", "false"),
-                new XElement("AdaptorRepoDir", repo),
+                repo is null ? null : new XElement("AdaptorRepoDir", repo),
                 new XElement("RepoLockCreateRepoDir", "true"),
                 new XElement("RepoLockRegistry", registryUrl)),
             new XElement("ItemGroup", new XElement("PackageReference", new XAttribute("Include", "RepoLock.Tasks"), new XAttribute("Version", package.Version))),
@@ -34,7 +35,22 @@ internal sealed partial class Consumer
 
     public string Directory { get; }
 
-    public string Repo { get; }
+    public string? Repo { get; }
+
+    /// <summary>Writes <paramref name="file"/> beside the project and adds <c>&lt;OpenFnProject Include="file" /&gt;</c>.</summary>
+    public Consumer WithOpenFnProject(string file, string text)
+    {
+        File.WriteAllText(Path.Combine(Directory, file), text);
+        var path = Path.Combine(Directory, "consumer.csproj");
+        var project = XDocument.Load(path);
+        project.Root!.Add(new XElement("ItemGroup", new XElement("OpenFnProject", new XAttribute("Include", file))));
+        project.Save(path);
+        return this;
+    }
+
+    /// <summary>`dotnet msbuild -getProperty:...` (evaluation only), its JSON answer; one property gives its bare value.</summary>
+    public (int ExitCode, string Output) GetProperties(params string[] names) =>
+        _package.Run(Directory, NpmEnvironment, ["msbuild", "consumer.csproj", .. names.Select(n => $"-getProperty:{n}")]);
 
     private Dictionary<string, string?> NpmEnvironment => new()
     {

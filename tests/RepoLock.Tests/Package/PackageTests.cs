@@ -156,8 +156,8 @@ public sealed class PackageTests : IClassFixture<PackageFixture>
         var first = _fixture.First;
 
         Assert.True(first.ExitCode == 0, first.Stdout);
-        AssertInstalled(first.Consumer.Repo, AlphaAlias);
-        AssertInstalled(first.Consumer.Repo, BetaAlias);
+        AssertInstalled(first.Consumer.Repo!, AlphaAlias);
+        AssertInstalled(first.Consumer.Repo!, BetaAlias);
     }
 
     [Fact]
@@ -166,7 +166,7 @@ public sealed class PackageTests : IClassFixture<PackageFixture>
         var first = _fixture.First;
 
         var summary = Assert.Single(Consumer.Summaries(first.Stdout));
-        Assert.Equal(new Summary(first.Consumer.Repo, 2, 0, 2, 0), summary);
+        Assert.Equal(new Summary(first.Consumer.Repo!, 2, 0, 2, 0), summary);
         var summaryAt = first.Stdout.IndexOf("RepoLock: 2 adaptor(s)", StringComparison.Ordinal);
         var compiledAt = first.Stdout.IndexOf("consumer -> ", StringComparison.Ordinal); // printed once CoreBuild has copied the assembly
         Assert.True(summaryAt >= 0 && compiledAt > summaryAt, first.Stdout);

@@ -24,7 +24,7 @@ public class PublicSurfaceTests
 
         Assert.Equal(
             [
-                "RepoLock.Core.AdaptorInfo", "RepoLock.Core.AdaptorRepo", "RepoLock.Core.AdaptorResult", "RepoLock.Core.AdaptorSpecifier",
+                "RepoLock.Core.AdaptorInfo", "RepoLock.Core.AdaptorList", "RepoLock.Core.AdaptorRepo", "RepoLock.Core.AdaptorResult", "RepoLock.Core.AdaptorSpecifier",
                 "RepoLock.Core.EnsureResult", "RepoLock.Core.ErrorCodes", "RepoLock.Core.IRepoLockLog", "RepoLock.Core.InstallOutcome",
                 "RepoLock.Core.LockInfo", "RepoLock.Core.LockVerdict", "RepoLock.Core.RepoBundle", "RepoLock.Core.RepoDebris",
                 "RepoLock.Core.RepoInspector", "RepoLock.Core.RepoLockException", "RepoLock.Core.RepoLockSettings", "RepoLock.Core.RepoMaintenance",
