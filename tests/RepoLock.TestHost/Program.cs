@@ -26,7 +26,7 @@ try
                 LockTimeout = TimeSpan.FromSeconds(300),
                 Registry = args[2] == "-" ? null : args[2],
                 NpmCacheDir = args[3] == "-" ? null : args[3],
-                MaxParallel = int.Parse(args[5]),
+                MaxParallel = int.Parse(args[5], System.Globalization.CultureInfo.InvariantCulture),
                 CreateRepoDir = true,
             };
             var repo = new AdaptorRepo(args[1], settings, log);
@@ -49,7 +49,7 @@ try
         case "counter":
         {
             var locks = new LockService(new LockSettings { StaleAge = Seconds(args[4]), Heartbeat = OptionalSeconds(args, 5), PollInterval = TimeSpan.FromMilliseconds(5) }, log: log);
-            var rounds = int.Parse(args[3]);
+            var rounds = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
             var waited = 0;
             await StartGateAsync();
             for (var i = 0; i < rounds; i++)
@@ -64,8 +64,8 @@ try
 
                 using (held)
                 {
-                    var value = File.Exists(args[2]) ? int.Parse(File.ReadAllText(args[2]).Trim() is { Length: > 0 } t ? t : "0") : 0;
-                    File.WriteAllText(args[2], (value + 1).ToString());
+                    var value = File.Exists(args[2]) ? int.Parse(File.ReadAllText(args[2]).Trim() is { Length: > 0 } t ? t : "0", System.Globalization.CultureInfo.InvariantCulture) : 0;
+                    File.WriteAllText(args[2], (value + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 }
             }
 
@@ -121,7 +121,7 @@ try
         }
 
         case "alive":
-            Console.WriteLine(MachineIdentity.IsProcessAlive(int.Parse(args[1]), args[2]) ? "ALIVE" : "GONE");
+            Console.WriteLine(MachineIdentity.IsProcessAlive(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]) ? "ALIVE" : "GONE");
             return 0;
 
         default:
