@@ -59,17 +59,9 @@ public sealed class PausedInstallerTests : IDisposable
     }
 
     private ChildProcess StartInstall(RepoLayout layout, IDictionary<string, string?>? env, AdaptorSpecifier spec) =>
-        ChildProcess.Start("dotnet", [TestPaths.TestHostDll, "install", layout.Root, _registry.Url, _dir.Combine("npm-cache"), "300", "4", spec.ToString()], env: env);
+        HostInstalls.Start(layout.Root, _registry.Url, _dir.Combine("npm-cache"), spec.ToString(), env);
 
-    private static string Outcome(ChildProcess install) =>
-        install.Stdout.Split('\n').FirstOrDefault(l => l.Contains("\"outcome\"", StringComparison.Ordinal)) is { } line
-            ? System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("outcome").GetString()!
-            : "(none)";
+    private static string Outcome(ChildProcess install) => HostInstalls.Outcome(install);
 
-    private static void Signal(string signal, int pid)
-    {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
-        kill.WaitForExit();
-        Assert.Equal(0, kill.ExitCode);
-    }
+    private static void Signal(string signal, int pid) => HostInstalls.Signal(signal, pid);
 }
