@@ -184,16 +184,11 @@ public sealed class RepoInspector
             return null;
         }
 
-        var listing = ContentDigest.Listing(_layout.Root, folder);
-        if (ContentDigest.Of(listing) == recorded)
-        {
-            return null;
-        }
-
         var stored = _layout.DigestListingPath(a.Alias);
         var expected = File.Exists(stored) ? File.ReadAllText(stored) : null;
-        var first = expected is not null && ContentDigest.Of(expected) == recorded ? ContentDigest.FirstDifference(expected, listing) : null;
-        return $"files differ from the digest recorded at install ({recorded}); first difference: {first ?? "unknown (no install listing)"}";
+        return ContentDigest.Difference(_layout.Root, folder, recorded, expected) is { } first
+            ? $"files differ from the digest recorded at install ({recorded}); first difference: {first}"
+            : null;
     }
 
     private static string? PackageMismatch(string folder, AdaptorInfo a)

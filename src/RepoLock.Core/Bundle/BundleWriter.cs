@@ -28,11 +28,12 @@ internal static class BundleWriter
 
         foreach (var spec in wanted)
         {
-            AdaptorLinks.Check(source, spec); // no link inside an adaptor may leave it (RL4004)
+            AdaptorLinks.Check(source, spec); // real folders and files where the repo's rules expect them (RL4002); links are judged as they are copied
         }
 
         var rootReal = NativeFs.RealPath(source.Root);
         var found = new List<string>();
+        var neededBy = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var spec in wanted)
         {
             var own = source.AdaptorDir(spec.Alias);
@@ -48,6 +49,7 @@ internal static class BundleWriter
             }
 
             found.AddRange(closureOfOne);
+            closureOfOne.ToList().ForEach(p => neededBy.TryAdd(p, spec.ToString()));
         }
 
         var closure = DependencyClosure.Outermost(found);
@@ -58,24 +60,28 @@ internal static class BundleWriter
         {
             Directory.CreateDirectory(temp);
             var bundled = new RepoLayout(temp);
+            var dropped = new Dictionary<string, List<(string Path, string Target)>>(StringComparer.Ordinal);
             foreach (var spec in wanted)
             {
-                BundleCopier.CopyTree(source.AdaptorDir(spec.Alias), bundled.AdaptorDir(spec.Alias));
-                BundleCopier.CopyFile(source.SentinelPath(spec.Alias), bundled.SentinelPath(spec.Alias));
+                var name = spec.ToString();
+                dropped[spec.Alias] = BundleCopier.CopyPackage(source.AdaptorDir(spec.Alias), bundled.AdaptorDir(spec.Alias), name, log).Dropped;
+                BundleCopier.CopyFile(source.SentinelPath(spec.Alias), bundled.SentinelPath(spec.Alias), name);
                 if (File.Exists(source.DigestListingPath(spec.Alias)))
                 {
-                    BundleCopier.CopyFile(source.DigestListingPath(spec.Alias), bundled.DigestListingPath(spec.Alias));
+                    BundleCopier.CopyFile(source.DigestListingPath(spec.Alias), bundled.DigestListingPath(spec.Alias), name);
                 }
             }
 
             foreach (var package in closure)
             {
-                BundleCopier.CopyTree(package, Path.Combine(temp, Path.GetRelativePath(source.Root, package)));
+                // A package nested in another copied one travels with it, under the outer package's link rule.
+                var adaptor = neededBy.TryGetValue(package, out var by) ? by : neededBy.First(p => p.Key.StartsWith(package + Path.DirectorySeparatorChar, StringComparison.Ordinal)).Value;
+                BundleCopier.CopyPackage(package, Path.Combine(temp, Path.GetRelativePath(source.Root, package)), adaptor, log);
             }
 
             foreach (var spec in wanted)
             {
-                Verify(spec, bundled, options.Verify, log); // on the copy: exactly what ships
+                Verify(spec, bundled, options.Verify, dropped[spec.Alias], log); // on the copy: exactly what ships
             }
 
             var deps = new JsonObject();
@@ -114,7 +120,7 @@ internal static class BundleWriter
     }
 
     /// <summary>The copy must match the digest recorded at install; an adaptor installed by others has none and ships with a warning.</summary>
-    private static void Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, IRepoLockLog log)
+    private static void Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, List<(string Path, string Target)> dropped, IRepoLockLog log)
     {
         if (!verify)
         {
@@ -128,14 +134,10 @@ internal static class BundleWriter
             return;
         }
 
-        var listing = ContentDigest.Listing(bundled.Root, bundled.AdaptorDir(spec.Alias));
-        if (ContentDigest.Of(listing) == recorded)
-        {
-            return;
-        }
-
         var stored = File.Exists(bundled.DigestListingPath(spec.Alias)) ? File.ReadAllText(bundled.DigestListingPath(spec.Alias)) : null;
-        var first = stored is not null && ContentDigest.Of(stored) == recorded ? ContentDigest.FirstDifference(stored, listing) : null;
-        throw Errors.BundleDigestMismatch(spec.ToString(), first ?? "(the install's file listing is missing, so the file cannot be named)", recorded);
+        if (ContentDigest.Difference(bundled.Root, bundled.AdaptorDir(spec.Alias), recorded, stored, dropped) is { } first)
+        {
+            throw Errors.BundleDigestMismatch(spec.ToString(), first, recorded);
+        }
     }
 }

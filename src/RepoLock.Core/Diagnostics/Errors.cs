@@ -117,4 +117,13 @@ internal static class Errors
     public static RepoLockException BundleOutsideRepo(string adaptor, string folder, string resolved) => new(ErrorCodes.BundleOutsideRepo,
         $"Adaptor '{adaptor}': {folder}, which it needs, leads outside the repo (to {resolved}) through a link. RepoLock does not ship files from outside the repo: " +
         "replace the link with the package itself, or reinstall the adaptor with RepoLock. Nothing was written.");
+
+    public static string DroppedBinLinkMessage(string adaptor, string link, string target) =>
+        $"Adaptor '{adaptor}': left the npm command link {link} out of the bundle: it leads to {target}, which does not exist " +
+        "(the package does not ship the command's file). The runtime never runs it; reinstall the adaptor to recreate it.";
+
+    public static RepoLockException BundleNotPlainFile(string adaptor, string file, string what) => new(ErrorCodes.BundleNotPlainFile,
+        $"Adaptor '{adaptor}': {file} {what}; RepoLock ships only plain files of the repo (npm never creates hard links, FIFOs or devices, " +
+        "and a hard link can be another name of a private file outside the repo). Replace it with a copy of its content or reinstall " +
+        "the adaptor (delete its folder and sentinel), then publish again. Nothing was written.");
 }
