@@ -66,6 +66,12 @@ public sealed record RepoLockSettings
     /// <summary>Check each adaptor's files against the digest in its sentinel before bundling it (<c>RepoLockVerifyOnBundle</c>).</summary>
     public bool VerifyOnBundle { get; init; } = DefaultVerifyOnBundle;
 
+    /// <summary>
+    /// The bundle archive's entry time, whole seconds since 1970 (<c>SOURCE_DATE_EPOCH</c>, as an MSBuild property or an environment
+    /// variable: the targets pass <c>$(SOURCE_DATE_EPOCH)</c>, which MSBuild fills from either); null or empty for the default.
+    /// </summary>
+    public string? SourceDateEpoch { get; init; }
+
     /// <summary>npm's cache folder, or null for npm's default.</summary>
     public string? NpmCacheDir { get; init; }
 

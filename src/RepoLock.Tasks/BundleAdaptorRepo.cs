@@ -24,6 +24,9 @@ public sealed class BundleAdaptorRepo : Microsoft.Build.Utilities.Task
     /// <summary><c>RepoLockVerifyOnBundle</c>: check each adaptor's files against its install digest; empty for the default (true).</summary>
     public string? VerifyOnBundle { get; set; }
 
+    /// <summary><c>$(SOURCE_DATE_EPOCH)</c> (a property or the environment variable): the archive entries' time; empty for the default.</summary>
+    public string? SourceDateEpoch { get; set; }
+
     /// <inheritdoc />
     public override bool Execute()
     {
@@ -31,7 +34,7 @@ public sealed class BundleAdaptorRepo : Microsoft.Build.Utilities.Task
         try
         {
             var specs = Adaptors.Select(a => AdaptorSpecifier.Parse(a.GetMetadata("Name") is { Length: > 0 } n ? n : a.ItemSpec, a.GetMetadata("Version"))).ToList();
-            var settings = RepoLockSettings.FromProperties(new Dictionary<string, string?> { ["RepoLockVerifyOnBundle"] = VerifyOnBundle });
+            var settings = RepoLockSettings.FromProperties(new Dictionary<string, string?> { ["RepoLockVerifyOnBundle"] = VerifyOnBundle }) with { SourceDateEpoch = SourceDateEpoch };
             RepoBundle.Create(Repo, specs, Destination, string.IsNullOrWhiteSpace(Archive) ? null : Archive, settings, log);
             log.Info($"RepoLock: bundled {specs.Count} adaptor(s) into {Destination}{(string.IsNullOrWhiteSpace(Archive) ? "" : $" and {Archive}")}.");
         }
