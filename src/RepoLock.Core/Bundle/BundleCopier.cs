@@ -25,20 +25,16 @@ internal sealed class BundleCopier
         _log = log;
     }
 
-    /// <summary>The links left out of the copy (path relative to the package folder with '/' separators, target as written).</summary>
-    public List<(string Path, string Target)> Dropped { get; } = [];
-
     /// <summary>Copies the package folder <paramref name="from"/> (an adaptor or a closure package) to <paramref name="to"/>, which must not exist yet.</summary>
     /// <param name="from">The package folder in the repo; links inside it must stay inside it.</param>
     /// <param name="to">Where it goes in the bundle.</param>
     /// <param name="adaptor">The adaptor that needs it, for messages.</param>
     /// <param name="log">Receives RL6009 for each dangling npm command link left out.</param>
     /// <exception cref="RepoLockException">RL4004 for a link that leaves the package or leads nowhere; RL6010 for a file that is not plain.</exception>
-    public static BundleCopier CopyPackage(string from, string to, string adaptor, IRepoLockLog log)
+    public static void CopyPackage(string from, string to, string adaptor, IRepoLockLog log)
     {
         var copier = new BundleCopier(Path.TrimEndingDirectorySeparator(from), adaptor, log);
         copier.CopyFolder(copier._package, to);
-        return copier;
     }
 
     /// <summary>Copies one plain file (a sentinel, a listing), creating its folder.</summary>
@@ -65,7 +61,6 @@ internal sealed class BundleCopier
                     }
                     else
                     {
-                        Dropped.Add((Path.GetRelativePath(_package, entry.FullName).Replace('\\', '/'), written));
                         _log.Warning(ErrorCodes.BundleDroppedBinLink, Errors.DroppedBinLinkMessage(_adaptor, entry.FullName, written));
                     }
 

@@ -60,11 +60,10 @@ internal static class BundleWriter
         {
             Directory.CreateDirectory(temp);
             var bundled = new RepoLayout(temp);
-            var dropped = new Dictionary<string, List<(string Path, string Target)>>(StringComparer.Ordinal);
             foreach (var spec in wanted)
             {
                 var name = spec.ToString();
-                dropped[spec.Alias] = BundleCopier.CopyPackage(source.AdaptorDir(spec.Alias), bundled.AdaptorDir(spec.Alias), name, log).Dropped;
+                BundleCopier.CopyPackage(source.AdaptorDir(spec.Alias), bundled.AdaptorDir(spec.Alias), name, log);
                 BundleCopier.CopyFile(source.SentinelPath(spec.Alias), bundled.SentinelPath(spec.Alias), name);
                 if (File.Exists(source.DigestListingPath(spec.Alias)))
                 {
@@ -81,7 +80,7 @@ internal static class BundleWriter
 
             foreach (var spec in wanted)
             {
-                Verify(spec, bundled, options.Verify, dropped[spec.Alias], log); // on the copy: exactly what ships
+                Verify(spec, bundled, options.Verify, log); // on the copy: exactly what ships
             }
 
             var deps = new JsonObject();
@@ -120,7 +119,7 @@ internal static class BundleWriter
     }
 
     /// <summary>The copy must match the digest recorded at install; an adaptor installed by others has none and ships with a warning.</summary>
-    private static void Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, List<(string Path, string Target)> dropped, IRepoLockLog log)
+    private static void Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, IRepoLockLog log)
     {
         if (!verify)
         {
@@ -135,7 +134,7 @@ internal static class BundleWriter
         }
 
         var stored = File.Exists(bundled.DigestListingPath(spec.Alias)) ? File.ReadAllText(bundled.DigestListingPath(spec.Alias)) : null;
-        if (ContentDigest.Difference(bundled.Root, bundled.AdaptorDir(spec.Alias), recorded, stored, dropped) is { } first)
+        if (ContentDigest.Difference(bundled.Root, bundled.AdaptorDir(spec.Alias), recorded, stored) is { } first)
         {
             throw Errors.BundleDigestMismatch(spec.ToString(), first, recorded);
         }

@@ -3,13 +3,13 @@ namespace RepoLock.Core.Bundle;
 /// <summary>
 /// The content digest of an installed adaptor (docs/bundles.md, "Content digest"): computed once at install, recorded in the sentinel, and
 /// checked by the bundle and by <c>repolock verify</c>. The format is versioned by the digest's prefix: new installs record version 2
-/// (<see cref="TreeDigest"/>, <c>v2-sha256-</c>: every file of the adaptor's folder, every copy, keyed by path); sentinels with a version 1
+/// (<see cref="TreeDigest"/>, <c>v2-sha256-</c>: every file of the adaptor's folder, every copy of every package, keyed by path); sentinels with a version 1
 /// digest (<see cref="LegacyDigest"/>, <c>sha256-</c>) stay verifiable with the rules they were written with.
 /// </summary>
 internal static class ContentDigest
 {
     /// <summary>The listing to store next to the sentinel of the adaptor in <paramref name="adaptorDir"/> (the current version).</summary>
-    /// <param name="root">The repo (or staging folder) the adaptor is in; kept for the call's shape, version 2 does not need it.</param>
+    /// <param name="root">The repo (or staging folder) the adaptor is in; version 2 does not need it.</param>
     /// <param name="adaptorDir">The adaptor's folder.</param>
     public static string Listing(string root, string adaptorDir) => TreeDigest.Listing(adaptorDir);
 
@@ -24,9 +24,8 @@ internal static class ContentDigest
     /// <param name="adaptorDir">The adaptor's folder.</param>
     /// <param name="recorded">The digest in the sentinel.</param>
     /// <param name="stored">The listing stored at install, or null.</param>
-    /// <param name="dropped">Links (path relative to the adaptor's folder, target) deliberately left out of a bundle's copy; they count as present.</param>
-    public static string? Difference(string root, string adaptorDir, string recorded, string? stored, IReadOnlyCollection<(string Path, string Target)>? dropped = null) =>
+    public static string? Difference(string root, string adaptorDir, string recorded, string? stored) =>
         recorded.StartsWith(TreeDigest.Prefix, StringComparison.Ordinal)
-            ? TreeDigest.Difference(adaptorDir, recorded, stored, dropped ?? [])
+            ? TreeDigest.Difference(root, adaptorDir, recorded, stored)
             : LegacyDigest.Difference(root, adaptorDir, recorded, stored);
 }

@@ -1,68 +1,44 @@
 using System.Security.Cryptography;
 using System.Text;
 
-using RepoLock.Core.Platform;
-
 namespace RepoLock.Core.Bundle;
 
 /// <summary>
-/// Version 2 of the content digest (docs/bundles.md, "Content digest"): every entry of the adaptor's folder, every copy of every package
-/// npm put in it (nested <c>node_modules</c> and <c>.bin</c> included), keyed by its path. Each folder's hash is the SHA-256 of its
-/// entries' lines, in ordinal order of their names ('\n' after each; tab, newline and backslash in names escaped):
+/// Version 2 of the content digest (docs/bundles.md, "Content digest"): every file of the adaptor's folder, every copy of every package
+/// npm put in it, keyed by path. The listing (stored whole next to the sentinel) has one line per package copy and one per loose entry
+/// of a <c>node_modules</c> folder, in ordinal order of the path (relative to the adaptor's folder, '/' separators, "." for the adaptor):
 /// <code>
-/// d	&lt;name&gt;	&lt;the folder's hash, hex&gt;
-/// f	&lt;name&gt;	&lt;x or -&gt;	&lt;SHA-256 of the bytes, hex&gt;   x when the owner may execute it
-/// l	&lt;name&gt;	&lt;link target as written&gt;
-/// o	&lt;name&gt;	&lt;kind&gt;                                  a FIFO, socket or device (never read)
+/// repolock-digest v2
+/// p	&lt;path&gt;	&lt;name@version, or ? without one&gt;	&lt;hash of the package's own files&gt;
+/// e	&lt;path&gt;	&lt;hash of the entry&gt;                          a file, link or folder directly in a node_modules folder
 /// </code>
-/// The digest is <c>v2-sha256-</c> and the hex hash of the adaptor's folder. The stored listing names no file: its first line carries
-/// the digest, then one line per folder (<c>&lt;first 12 hex of its hash&gt;\t&lt;path&gt;</c>), shallow folders first until 60 KiB, so a
-/// difference is located to the deepest listed folder that differs. The verdict rests on the full hash, never on the listing.
+/// A package's own files are its folder without its own <c>node_modules</c> (<see cref="PackageFiles"/>). Not covered: npm's
+/// <c>node_modules/.bin</c> folders (npm recreates them; the bundle judges their links). The digest is <c>v2-sha256-</c> and the hex
+/// SHA-256 of the listing. A package copy that a root <c>npm install</c> or <c>npm dedupe</c> moved out of the adaptor's folder still
+/// verifies: where its recorded place is empty, the package Node now resolves from there must be byte for byte the recorded one.
 /// </summary>
 internal static class TreeDigest
 {
     public const string Prefix = "v2-sha256-";
-    public const string Header = "repolock-digest v2 ";
-    private const int Budget = 60 * 1024;
-    private const int LocatorLength = 12;
+    public const string Header = "repolock-digest v2\n";
 
-    /// <summary>The listing stored at install: the digest on its first line, then the folders' locator hashes.</summary>
-    public static string Listing(string adaptorDir)
-    {
-        var hashes = Hashes(adaptorDir, []);
-        var text = new StringBuilder(Header).Append(Prefix).Append(hashes[""]).Append('\n');
-        var size = text.Length;
-        var kept = new List<string>();
-        foreach (var dir in hashes.Keys.Where(k => k.Length > 0).OrderBy(Depth).ThenBy(k => k, StringComparer.Ordinal))
-        {
-            var line = $"{hashes[dir][..LocatorLength]}\t{Escape(dir)}\n";
-            size += Encoding.UTF8.GetByteCount(line);
-            if (size > Budget)
-            {
-                break;
-            }
+    /// <summary>The listing of the adaptor in <paramref name="adaptorDir"/>.</summary>
+    public static string Listing(string adaptorDir) => Render(Scan(adaptorDir));
 
-            kept.Add(line);
-        }
-
-        kept.Sort((a, b) => string.CompareOrdinal(a[(LocatorLength + 1)..], b[(LocatorLength + 1)..]));
-        kept.ForEach(l => text.Append(l));
-        return text.ToString();
-    }
-
-    /// <summary>The digest a stored listing carries, or null when it is not a version 2 listing.</summary>
+    /// <summary>The digest of a version 2 listing, or null when <paramref name="listing"/> is not one.</summary>
     public static string? DigestOf(string listing) =>
-        listing.StartsWith(Header, StringComparison.Ordinal) && listing.IndexOf('\n', StringComparison.Ordinal) is var end and > 0
-            ? listing[Header.Length..end] : null;
+        listing.StartsWith(Header, StringComparison.Ordinal)
+            ? Prefix + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(listing))).ToLowerInvariant()
+            : null;
 
     /// <summary>
-    /// Null when <paramref name="adaptorDir"/> matches <paramref name="recorded"/>; otherwise where it differs. <paramref name="dropped"/> are
-    /// links (relative path, target) that were left out of a copy on purpose and count as present.
+    /// Null when the adaptor in <paramref name="adaptorDir"/> (inside <paramref name="root"/>) matches <paramref name="recorded"/>;
+    /// otherwise the first differing path (package copy or loose entry) and what happened to it.
     /// </summary>
-    public static string? Difference(string adaptorDir, string recorded, string? stored, IReadOnlyCollection<(string Path, string Target)> dropped)
+    public static string? Difference(string root, string adaptorDir, string recorded, string? stored)
     {
-        var hashes = Hashes(adaptorDir, dropped);
-        if (Prefix + hashes[""] == recorded)
+        var current = Scan(adaptorDir);
+        if (DigestOf(Render(current)) == recorded)
         {
             return null;
         }
@@ -72,107 +48,178 @@ internal static class TreeDigest
             return "unknown (the install's listing is missing or belongs to another install)";
         }
 
-        var listed = new List<(string Dir, string Locator)>();
-        foreach (var line in stored.Split('\n').Skip(1).Where(l => l.Length > LocatorLength))
+        var expected = Parse(stored);
+        var problems = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var places = new Dictionary<string, string>(StringComparer.Ordinal) { ["."] = adaptorDir };
+        var moved = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (path, line) in expected.Where(e => e.Value.StartsWith("p\t", StringComparison.Ordinal)))
         {
-            listed.Add((Unescape(line[(LocatorLength + 1)..]), line[..LocatorLength]));
-        }
-
-        var differing = listed.Where(l => !hashes.TryGetValue(l.Dir, out var h) || !h.StartsWith(l.Locator, StringComparison.Ordinal))
-            .Select(l => l.Dir).ToList();
-        var at = "";
-        while (differing.Find(d => at.Length == 0 || d.StartsWith(at + "/", StringComparison.Ordinal)) is { } deeper)
-        {
-            at = deeper;
-        }
-
-        return at.Length == 0 ? "the adaptor's folder itself (an entry directly in it changed, was added or removed)"
-            : !hashes.ContainsKey(at) ? $"{at}/ (missing)"
-            : $"{at}/ (an entry in this folder, or below it, changed, was added or removed)";
-    }
-
-    /// <summary>Every folder's hash (hex) by its path relative to <paramref name="root"/> ("" for the root itself).</summary>
-    internal static Dictionary<string, string> Hashes(string root, IReadOnlyCollection<(string Path, string Target)> extraLinks)
-    {
-        var entries = TreeWalk.Sorted(root);
-        var lines = new string?[entries.Count];
-
-        // File hashes in parallel: most of the cost is opening thousands of small files, not hashing their bytes.
-        Parallel.For(0, entries.Count, i =>
-        {
-            var entry = entries[i];
-            var name = Escape(Path.GetFileName(entry.RelativePath));
-            lines[i] = entry.Kind switch
+            if (current.TryGetValue(path, out var now))
             {
-                TreeWalk.EntryKind.Directory => null,
-                TreeWalk.EntryKind.Link => $"l\t{name}\t{Escape(entry.Info.LinkTarget!)}",
-                _ => FileLine(entry.Info.FullName, name),
-            };
-        });
+                places[path] = Path.Combine(adaptorDir, path);
+                if (now != line)
+                {
+                    problems[path] = $"{path} ({Id(line)}: its files changed)";
+                }
 
-        var children = new Dictionary<string, List<(string Name, string Path, string? Line)>>(StringComparer.Ordinal) { [""] = [] };
-        for (var i = 0; i < entries.Count; i++)
-        {
-            var path = entries[i].RelativePath;
-            if (lines[i] is null)
-            {
-                children[path] = [];
+                continue;
             }
 
-            children[Parent(path)].Add((Path.GetFileName(path), path, lines[i]));
-        }
-
-        foreach (var (path, target) in extraLinks)
-        {
-            if (children.TryGetValue(Parent(path), out var siblings))
+            // Not at its recorded place: moved up by a root npm install or dedupe? Then Node resolves it from its requester's folder.
+            var (requester, name) = Split(path);
+            if (!places.TryGetValue(requester, out var from) || Resolve(root, from, name) is not { } found)
             {
-                siblings.Add((Path.GetFileName(path), path, $"l\t{Escape(Path.GetFileName(path))}\t{Escape(target)}"));
+                problems[path] = $"{path} ({Id(line)}: missing)";
+                continue;
+            }
+
+            places[path] = found;
+            moved.Add(path);
+            if (Line(PackageFiles.Package(found)) != line)
+            {
+                problems[path] = $"{path} ({Id(line)}: missing; Node resolves {Path.GetRelativePath(root, found).Replace('\\', '/')} instead, which differs)";
             }
         }
 
-        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var dir in children.Keys.OrderByDescending(Depth))
+        foreach (var (path, line) in expected.Where(e => e.Value.StartsWith("e\t", StringComparison.Ordinal)))
         {
-            var text = new StringBuilder();
-            foreach (var (name, path, line) in children[dir].OrderBy(c => c.Name, StringComparer.Ordinal))
+            if (!current.TryGetValue(path, out var now))
             {
-                text.Append(line ?? $"d\t{Escape(name)}\t{hashes[path]}").Append('\n');
+                if (!moved.Any(m => path.StartsWith(m + "/", StringComparison.Ordinal)))
+                {
+                    problems[path] = $"{path} (missing)";
+                }
+            }
+            else if (now != line)
+            {
+                problems[path] = $"{path} (changed)";
+            }
+        }
+
+        foreach (var path in current.Keys.Where(p => !expected.ContainsKey(p)))
+        {
+            problems[path] = $"{path} ({(current[path].StartsWith("p\t", StringComparison.Ordinal) ? Id(current[path]) + ": " : "")}added)";
+        }
+
+        return problems.Count > 0 ? problems.First().Value : null;
+    }
+
+    /// <summary>Every package copy and loose entry of the adaptor's folder: path → its listing line.</summary>
+    private static SortedDictionary<string, string> Scan(string adaptorDir)
+    {
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var packages = new List<(string Path, string Folder)>();
+        var loose = new List<(string Path, string Full, TreeWalk.EntryKind Kind)>();
+        FindPackages(adaptorDir, ".", packages, loose);
+        var lines = new string[packages.Count];
+        Parallel.For(0, packages.Count, i => lines[i] = Line(PackageFiles.Package(packages[i].Folder)));
+        for (var i = 0; i < packages.Count; i++)
+        {
+            result[packages[i].Path] = lines[i];
+        }
+
+        foreach (var (path, full, kind) in loose)
+        {
+            result[path] = $"e\t{PackageFiles.Loose(full, kind)}";
+        }
+
+        return result;
+    }
+
+    /// <summary>The packages in <paramref name="folder"/>'s own node_modules (scoped ones included), recursively; other entries there are loose.</summary>
+    private static void FindPackages(string folder, string path, List<(string, string)> packages, List<(string, string, TreeWalk.EntryKind)> loose)
+    {
+        packages.Add((path, folder));
+        var modules = Path.Combine(folder, "node_modules");
+        if (!Directory.Exists(modules) || new DirectoryInfo(modules).LinkTarget is not null)
+        {
+            return; // a link named node_modules is one of the package's own files
+        }
+
+        var prefix = path == "." ? "node_modules/" : path + "/node_modules/";
+        foreach (var entry in TreeWalk.Sorted(modules).Where(e => !e.RelativePath.Contains('/', StringComparison.Ordinal)))
+        {
+            var name = entry.RelativePath;
+            if (name == ".bin")
+            {
+                continue;
             }
 
-            hashes[dir] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()))).ToLowerInvariant();
+            if (entry.Kind != TreeWalk.EntryKind.Directory || name.StartsWith('.'))
+            {
+                loose.Add((prefix + name, entry.Info.FullName, entry.Kind));
+            }
+            else if (!name.StartsWith('@'))
+            {
+                FindPackages(entry.Info.FullName, prefix + name, packages, loose);
+            }
+            else
+            {
+                foreach (var scoped in TreeWalk.Sorted(entry.Info.FullName).Where(e => !e.RelativePath.Contains('/', StringComparison.Ordinal)))
+                {
+                    var scopedPath = prefix + name + "/" + scoped.RelativePath;
+                    if (scoped.Kind == TreeWalk.EntryKind.Directory)
+                    {
+                        FindPackages(scoped.Info.FullName, scopedPath, packages, loose);
+                    }
+                    else
+                    {
+                        loose.Add((scopedPath, scoped.Info.FullName, scoped.Kind));
+                    }
+                }
+            }
         }
-
-        return hashes;
     }
 
-    private static string FileLine(string path, string name)
+    /// <summary>A package copy's line without its path: <c>p\t&lt;id&gt;\t&lt;hash&gt;</c> (a loose entry's: <c>e\t&lt;hash&gt;</c>).</summary>
+    private static string Line((string Id, string Hash) package) => $"p\t{package.Id}\t{package.Hash}";
+
+    private static string Render(SortedDictionary<string, string> entries)
     {
-        using var handle = FileIdentity.OpenRegular(path, out var info);
-        if (handle is null)
+        var text = new StringBuilder(Header);
+        foreach (var (path, line) in entries)
         {
-            return $"o\t{name}\t{info.Kind}";
+            text.Append(line[..2]).Append(PackageFiles.Escape(path)).Append('\t').Append(line[2..]).Append('\n');
         }
 
-        using var stream = new FileStream(handle, FileAccess.Read, 1 << 16);
-        var executable = !OperatingSystem.IsWindows() && (info.Mode & UnixFileMode.UserExecute) != 0;
-        return $"f\t{name}\t{(executable ? 'x' : '-')}\t{Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant()}";
+        return text.ToString();
     }
 
-    private static string Parent(string path) => path.LastIndexOf('/') is var slash and >= 0 ? path[..slash] : "";
-
-    private static int Depth(string path) => path.Length == 0 ? 0 : path.Count(c => c == '/') + 1;
-
-    private static string Escape(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal)
-        .Replace("\t", "\\t", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
-
-    private static string Unescape(string text)
+    private static SortedDictionary<string, string> Parse(string listing)
     {
-        var result = new StringBuilder(text.Length);
-        for (var i = 0; i < text.Length; i++)
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in listing[Header.Length..].Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
-            result.Append(text[i] == '\\' && i + 1 < text.Length ? text[++i] switch { 't' => '\t', 'n' => '\n', var c => c } : text[i]);
+            var fields = line.Split('\t');
+            var path = PackageFiles.Unescape(fields[1]);
+            result[path] = fields[0] + "\t" + string.Join('\t', fields[2..]);
         }
 
-        return result.ToString();
+        return result;
+    }
+
+    private static string Id(string line) => line.Split('\t')[1];
+
+    /// <summary>A package path's requester (the package whose node_modules holds it) and its name.</summary>
+    private static (string Requester, string Name) Split(string path)
+    {
+        var at = path.LastIndexOf("node_modules/", StringComparison.Ordinal);
+        return (at == 0 ? "." : path[..(at - 1)], path[(at + "node_modules/".Length)..]);
+    }
+
+    /// <summary>Node's lookup of <paramref name="name"/> from <paramref name="from"/> up to <paramref name="root"/>.</summary>
+    private static string? Resolve(string root, string from, string name)
+    {
+        var top = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        for (var dir = Path.GetFullPath(from); dir is not null && (dir == top || dir.StartsWith(top + Path.DirectorySeparatorChar, StringComparison.Ordinal)); dir = Path.GetDirectoryName(dir))
+        {
+            var candidate = Path.Combine(dir, "node_modules", name);
+            if (Path.GetFileName(dir) != "node_modules" && File.Exists(Path.Combine(candidate, "package.json")))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
     }
 }

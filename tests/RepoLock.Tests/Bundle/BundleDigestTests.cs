@@ -33,12 +33,12 @@ public class BundleDigestTests : IClassFixture<BundleFixture>, IDisposable
         Assert.Matches("^v2-sha256-[0-9a-f]{64}$", digest);
         Assert.Equal(digest, ContentDigest.Of(File.ReadAllText(layout.DigestListingPath(Hoisted.Alias))));
         Assert.Equal(digest, ContentDigest.Of(ContentDigest.Listing(layout.Root, layout.AdaptorDir(Hoisted.Alias))));
-        Assert.Contains("\tnode_modules/@fixture/dep-one\n", File.ReadAllText(layout.DigestListingPath(Hoisted.Alias)), StringComparison.Ordinal);
+        Assert.Contains("p\tnode_modules/@fixture/dep-one\t@fixture/dep-one@2.1.0\t", File.ReadAllText(layout.DigestListingPath(Hoisted.Alias)), StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("index.js", "the adaptor's folder itself")]
-    [InlineData("node_modules/@fixture/dep-one/index.js", "node_modules/@fixture/dep-one/ (")]
+    [InlineData("index.js", ". (@fixture/language-hoisted@1.0.0: its files changed)")]
+    [InlineData("node_modules/@fixture/dep-one/index.js", "node_modules/@fixture/dep-one (@fixture/dep-one@2.1.0: its files changed)")]
     public async Task A_file_changed_after_install_stops_the_bundle_with_RL6003_naming_the_adaptor_and_the_file(string file, string named)
     {
         var layout = await InstalledRepo();

@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+using RepoLock.Core.Platform;
+
+namespace RepoLock.Core.Bundle;
+
+/// <summary>
+/// The hash of one package copy's own files (its folder without its own <c>node_modules</c>), for <see cref="TreeDigest"/>: the SHA-256
+/// of one line per entry, in ordinal order of the path ('\n' after each; tab, newline and backslash escaped as <c>\t</c>, <c>\n</c>, <c>\\</c>):
+/// <code>
+/// d	&lt;path&gt;                          a folder
+/// f	&lt;path&gt;	&lt;x or -&gt;	&lt;sha256 hex&gt;   a regular file: the owner's executable bit and its bytes
+/// l	&lt;path&gt;	&lt;link target&gt;              a symbolic link, as written (never followed)
+/// o	&lt;path&gt;	&lt;kind&gt;                     a FIFO, socket or device (never opened for reading)
+/// </code>
+/// Files are opened without following a link and judged on the opened handle (<see cref="FileIdentity.OpenRegular"/>).
+/// </summary>
+internal static class PackageFiles
+{
+    /// <summary>The package's <c>name@version</c> (or <c>?</c>) and the hex hash of its own files.</summary>
+    public static (string Id, string Hash) Package(string folder)
+    {
+        var text = new StringBuilder();
+        foreach (var entry in TreeWalk.Sorted(folder, ownFilesOnly: true))
+        {
+            text.Append(Line(entry.RelativePath, entry.Info.FullName, entry.Kind)).Append('\n');
+        }
+
+        return (IdOf(folder), Hex(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    /// <summary>The hex hash of an entry directly in a node_modules folder that is not a package (a folder: its whole tree).</summary>
+    public static string Loose(string path, TreeWalk.EntryKind kind)
+    {
+        if (kind != TreeWalk.EntryKind.Directory)
+        {
+            return Hex(Encoding.UTF8.GetBytes(Line("", path, kind)));
+        }
+
+        var text = new StringBuilder();
+        foreach (var entry in TreeWalk.Sorted(path))
+        {
+            text.Append(Line(entry.RelativePath, entry.Info.FullName, entry.Kind)).Append('\n');
+        }
+
+        return Hex(Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    public static string Escape(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal)
+        .Replace("\t", "\\t", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+
+    public static string Unescape(string text)
+    {
+        var result = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            result.Append(text[i] == '\\' && i + 1 < text.Length ? text[++i] switch { 't' => '\t', 'n' => '\n', var c => c } : text[i]);
+        }
+
+        return result.ToString();
+    }
+
+    private static string Line(string relative, string full, TreeWalk.EntryKind kind)
+    {
+        var path = Escape(relative);
+        switch (kind)
+        {
+            case TreeWalk.EntryKind.Directory:
+                return $"d\t{path}";
+            case TreeWalk.EntryKind.Link:
+                return $"l\t{path}\t{Escape(new FileInfo(full).LinkTarget ?? "")}";
+        }
+
+        using var handle = FileIdentity.OpenRegular(full, out var info);
+        if (handle is null)
+        {
+            return $"o\t{path}\t{info.Kind}";
+        }
+
+        using var stream = new FileStream(handle, FileAccess.Read, 1 << 16);
+        var executable = !OperatingSystem.IsWindows() && (info.Mode & UnixFileMode.UserExecute) != 0;
+        return $"f\t{path}\t{(executable ? 'x' : '-')}\t{Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant()}";
+    }
+
+    private static string IdOf(string package)
+    {
+        var manifest = Path.Combine(package, "package.json");
+        try
+        {
+            var json = FileIdentity.Lstat(manifest).Kind == FileIdentity.Kind.Regular ? JsonNode.Parse(File.ReadAllText(manifest)) : null;
+            return json?["name"] is JsonValue n && n.TryGetValue<string>(out var name) && json["version"] is JsonValue v && v.TryGetValue<string>(out var version)
+                ? Escape($"{name}@{version}")
+                : "?";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return "?";
+        }
+    }
+
+    private static string Hex(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+}
