@@ -96,6 +96,17 @@ internal static class TreeDigest
             }
         }
 
+        // A moved package's new folder may hold packages of its own that Node now loads from there: each must be a recorded one.
+        foreach (var path in moved)
+        {
+            var inside = new List<(string Path, string Folder)>();
+            FindPackages(places[path], path, inside, []);
+            foreach (var (extra, folder) in inside.Where(p => !expected.ContainsKey(p.Path)))
+            {
+                problems[extra] = $"{extra} ({Line(PackageFiles.Package(folder)).Split('\t')[1]}: added, at {Path.GetRelativePath(root, folder).Replace('\\', '/')})";
+            }
+        }
+
         foreach (var path in current.Keys.Where(p => !expected.ContainsKey(p)))
         {
             problems[path] = $"{path} ({(current[path].StartsWith("p\t", StringComparison.Ordinal) ? Id(current[path]) + ": " : "")}added)";
