@@ -90,8 +90,8 @@ internal sealed class BundleCopier
             throw Errors.BundleNotPlainFile(adaptor, from, $"is a hard link: {info.Links} names share its content, and the others may be outside the repo");
         }
 
-        using (var input = new FileStream(handle, FileAccess.Read, 1 << 16))
-        using (var output = new FileStream(to, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+        using (var input = new FileStream(handle, FileAccess.Read, 0))
+        using (var output = new FileStream(to, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
         {
             input.CopyTo(output);
         }

@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using Microsoft.Win32.SafeHandles;
 using RepoLock.Core.Platform;
 
 namespace RepoLock.Core.Bundle;
@@ -20,16 +22,20 @@ namespace RepoLock.Core.Bundle;
 /// </summary>
 internal static class PackageFiles
 {
-    /// <summary>The package's <c>name@version</c> (or <c>?</c>) and the hex hash of its own files.</summary>
-    public static (string Id, string Hash) Package(string folder)
-    {
-        var text = new StringBuilder();
-        foreach (var entry in TreeWalk.Sorted(folder, ownFilesOnly: true))
-        {
-            text.Append(Line(entry.RelativePath, entry.Info.FullName, entry.Kind)).Append('\n');
-        }
+    private const long SmallFile = 1 << 20;
 
-        return (IdOf(folder), Hex(Encoding.UTF8.GetBytes(text.ToString())));
+    /// <summary>The package's <c>name@version</c> (or <c>?</c>) and the hex hash of its own files.</summary>
+    public static (string Id, string Hash) Package(string folder) =>
+        Package(folder, TreeWalk.Sorted(folder, ownFilesOnly: true).Select(e => Line(e.RelativePath, e.Info.FullName, e.Kind)));
+
+    /// <summary>Of several packages at once: every file of every package hashed in parallel (most of the cost is opening small files).</summary>
+    public static (string Id, string Hash)[] Packages(IReadOnlyList<string> folders)
+    {
+        var entries = folders.Select(f => TreeWalk.Sorted(f, ownFilesOnly: true)).ToList();
+        var flat = entries.SelectMany((list, p) => list.Select((e, i) => (Package: p, Index: i, Entry: e))).ToList();
+        var lines = entries.Select(list => new string[list.Count]).ToList();
+        Parallel.ForEach(flat, item => lines[item.Package][item.Index] = Line(item.Entry.RelativePath, item.Entry.Info.FullName, item.Entry.Kind));
+        return folders.Select((f, p) => Package(f, lines[p])).ToArray();
     }
 
     /// <summary>The hex hash of an entry directly in a node_modules folder that is not a package (a folder: its whole tree).</summary>
@@ -47,6 +53,17 @@ internal static class PackageFiles
         }
 
         return Hex(Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    private static (string Id, string Hash) Package(string folder, IEnumerable<string> lines)
+    {
+        var text = new StringBuilder();
+        foreach (var line in lines)
+        {
+            text.Append(line).Append('\n');
+        }
+
+        return (IdOf(folder), Hex(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
     public static string Escape(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal)
@@ -80,9 +97,38 @@ internal static class PackageFiles
             return $"o\t{path}\t{info.Kind}";
         }
 
-        using var stream = new FileStream(handle, FileAccess.Read, 1 << 16);
         var executable = !OperatingSystem.IsWindows() && (info.Mode & UnixFileMode.UserExecute) != 0;
-        return $"f\t{path}\t{(executable ? 'x' : '-')}\t{Convert.ToHexString(SHA256.HashData(stream)).ToLowerInvariant()}";
+        return $"f\t{path}\t{(executable ? 'x' : '-')}\t{Convert.ToHexString(HashContent(handle, info.Size)).ToLowerInvariant()}";
+    }
+
+    /// <summary>SHA-256 of an opened file: a small one in one read into a pooled buffer (no stream, no per-file buffer), a large one streamed.</summary>
+    private static byte[] HashContent(SafeFileHandle handle, long size)
+    {
+        if (size < SmallFile)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent((int)size + 1);
+            try
+            {
+                int read = 0, n;
+                while (read < buffer.Length && (n = RandomAccess.Read(handle, buffer.AsSpan(read), read)) > 0)
+                {
+                    read += n;
+                }
+
+                if (read <= size)
+                {
+                    return SHA256.HashData(buffer.AsSpan(0, read));
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        using var stream = new FileStream(handle, FileAccess.Read, 0); // grew since it was judged, or large: streamed from the start
+        stream.Position = 0;
+        return SHA256.HashData(stream);
     }
 
     private static string IdOf(string package)

@@ -122,11 +122,10 @@ internal static class TreeDigest
         var packages = new List<(string Path, string Folder)>();
         var loose = new List<(string Path, string Full, TreeWalk.EntryKind Kind)>();
         FindPackages(adaptorDir, ".", packages, loose);
-        var lines = new string[packages.Count];
-        Parallel.For(0, packages.Count, i => lines[i] = Line(PackageFiles.Package(packages[i].Folder)));
+        var hashed = PackageFiles.Packages(packages.Select(p => p.Folder).ToList());
         for (var i = 0; i < packages.Count; i++)
         {
-            result[packages[i].Path] = lines[i];
+            result[packages[i].Path] = Line(hashed[i]);
         }
 
         foreach (var (path, full, kind) in loose)
