@@ -24,17 +24,38 @@ internal static class PackageFiles
 {
     private const long SmallFile = 1 << 20;
 
-    /// <summary>The package's <c>name@version</c> (or <c>?</c>) and the hex hash of its own files.</summary>
-    public static (string Id, string Hash) Package(string folder) =>
-        Package(folder, TreeWalk.Sorted(folder, ownFilesOnly: true).Select(e => Line(e.RelativePath, e.Info.FullName, e.Kind)));
+    /// <summary>
+    /// One package copy: its <c>name@version</c> (or <c>?</c>), the hex hash of its own files, and per entry (in order) the first 4 hex
+    /// digits of its line's hash with the entry's path: enough to name the first differing entry without storing the names.
+    /// </summary>
+    internal sealed record PackageHash(string Id, string Hash, string Locators, IReadOnlyList<string> Paths)
+    {
+        /// <summary>The first entry whose locator differs from <paramref name="recorded"/>, or the entry after the last one (null).</summary>
+        public string? FirstDifferingPath(string recorded)
+        {
+            for (var i = 0; i < Paths.Count; i++)
+            {
+                if (recorded.Length < (i + 1) * 4 || string.CompareOrdinal(Locators, i * 4, recorded, i * 4, 4) != 0)
+                {
+                    return Paths[i];
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>The package's id, the hash of its own files and their locators.</summary>
+    public static PackageHash Package(string folder) =>
+        Package(folder, TreeWalk.Sorted(folder, ownFilesOnly: true).Select(e => (e.RelativePath, Line(e.RelativePath, e.Info.FullName, e.Kind))).ToList());
 
     /// <summary>Of several packages at once: every file of every package hashed in parallel (most of the cost is opening small files).</summary>
-    public static (string Id, string Hash)[] Packages(IReadOnlyList<string> folders)
+    public static PackageHash[] Packages(IReadOnlyList<string> folders)
     {
         var entries = folders.Select(f => TreeWalk.Sorted(f, ownFilesOnly: true)).ToList();
         var flat = entries.SelectMany((list, p) => list.Select((e, i) => (Package: p, Index: i, Entry: e))).ToList();
-        var lines = entries.Select(list => new string[list.Count]).ToList();
-        Parallel.ForEach(flat, item => lines[item.Package][item.Index] = Line(item.Entry.RelativePath, item.Entry.Info.FullName, item.Entry.Kind));
+        var lines = entries.Select(list => new (string, string)[list.Count]).ToList();
+        Parallel.ForEach(flat, item => lines[item.Package][item.Index] = (item.Entry.RelativePath, Line(item.Entry.RelativePath, item.Entry.Info.FullName, item.Entry.Kind)));
         return folders.Select((f, p) => Package(f, lines[p])).ToArray();
     }
 
@@ -55,15 +76,17 @@ internal static class PackageFiles
         return Hex(Encoding.UTF8.GetBytes(text.ToString()));
     }
 
-    private static (string Id, string Hash) Package(string folder, IEnumerable<string> lines)
+    private static PackageHash Package(string folder, IReadOnlyList<(string Path, string Line)> lines)
     {
         var text = new StringBuilder();
-        foreach (var line in lines)
+        var locators = new StringBuilder(lines.Count * 4);
+        foreach (var (_, line) in lines)
         {
             text.Append(line).Append('\n');
+            locators.Append(Hex(Encoding.UTF8.GetBytes(line)), 0, 4);
         }
 
-        return (IdOf(folder), Hex(Encoding.UTF8.GetBytes(text.ToString())));
+        return new PackageHash(IdOf(folder), Hex(Encoding.UTF8.GetBytes(text.ToString())), locators.ToString(), lines.Select(l => l.Path).ToList());
     }
 
     public static string Escape(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal)

@@ -9,9 +9,11 @@ namespace RepoLock.Core.Bundle;
 /// of a <c>node_modules</c> folder, in ordinal order of the path (relative to the adaptor's folder, '/' separators, "." for the adaptor):
 /// <code>
 /// repolock-digest v2
-/// p	&lt;path&gt;	&lt;name@version, or ? without one&gt;	&lt;hash of the package's own files&gt;
+/// p	&lt;path&gt;	&lt;name@version, or ? without one&gt;	&lt;hash of the package's own files&gt;[	&lt;locators&gt;]
 /// e	&lt;path&gt;	&lt;hash of the entry&gt;                          a file, link or folder directly in a node_modules folder
 /// </code>
+/// The optional locators are 4 hex digits per entry of the package (<see cref="PackageFiles.PackageHash"/>), given to the smallest
+/// packages first while the listing stays within 60 KiB: they name the first differing file of a changed package without storing names.
 /// A package's own files are its folder without its own <c>node_modules</c> (<see cref="PackageFiles"/>). Not covered: npm's
 /// <c>node_modules/.bin</c> folders (npm recreates them; the bundle judges their links). The digest is <c>v2-sha256-</c> and the hex
 /// SHA-256 of the listing. A package copy that a root <c>npm install</c> or <c>npm dedupe</c> moved out of the adaptor's folder still
@@ -21,9 +23,14 @@ internal static class TreeDigest
 {
     public const string Prefix = "v2-sha256-";
     public const string Header = "repolock-digest v2\n";
+    private const int Budget = 60 * 1024;
 
     /// <summary>The listing of the adaptor in <paramref name="adaptorDir"/>.</summary>
-    public static string Listing(string adaptorDir) => Render(Scan(adaptorDir));
+    public static string Listing(string adaptorDir)
+    {
+        var (lines, packages) = Scan(adaptorDir);
+        return Render(lines, packages);
+    }
 
     /// <summary>The digest of a version 2 listing, or null when <paramref name="listing"/> is not one.</summary>
     public static string? DigestOf(string listing) =>
@@ -37,8 +44,8 @@ internal static class TreeDigest
     /// </summary>
     public static string? Difference(string root, string adaptorDir, string recorded, string? stored)
     {
-        var current = Scan(adaptorDir);
-        if (DigestOf(Render(current)) == recorded)
+        var (current, hashes) = Scan(adaptorDir);
+        if (DigestOf(Render(current, hashes)) == recorded)
         {
             return null;
         }
@@ -48,7 +55,7 @@ internal static class TreeDigest
             return "unknown (the install's listing is missing or belongs to another install)";
         }
 
-        var expected = Parse(stored);
+        var (expected, locators) = Parse(stored);
         var problems = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var places = new Dictionary<string, string>(StringComparer.Ordinal) { ["."] = adaptorDir };
         var moved = new HashSet<string>(StringComparer.Ordinal);
@@ -59,7 +66,9 @@ internal static class TreeDigest
                 places[path] = Path.Combine(adaptorDir, path);
                 if (now != line)
                 {
-                    problems[path] = $"{path} ({Id(line)}: its files changed)";
+                    problems[path] = locators.TryGetValue(path, out var recordedLocators) && hashes[path].FirstDifferingPath(recordedLocators) is { } entry
+                        ? $"{(path == "." ? "" : path + "/")}{entry} (in {Id(line)}: changed, added, or the first entry after a removed one)"
+                        : $"{path} ({Id(line)}: its files changed)";
                 }
 
                 continue;
@@ -75,9 +84,12 @@ internal static class TreeDigest
 
             places[path] = found;
             moved.Add(path);
-            if (Line(PackageFiles.Package(found)) != line)
+            var there = PackageFiles.Package(found);
+            if (Line(there) != line)
             {
-                problems[path] = $"{path} ({Id(line)}: missing; Node resolves {Path.GetRelativePath(root, found).Replace('\\', '/')} instead, which differs)";
+                var entry = locators.TryGetValue(path, out var recordedLocators) ? there.FirstDifferingPath(recordedLocators) : null;
+                problems[path] = $"{path} ({Id(line)}: moved; Node resolves {Path.GetRelativePath(root, found).Replace('\\', '/')} instead, " +
+                                 $"which differs{(entry is null ? "" : $" first at {entry}")})";
             }
         }
 
@@ -103,7 +115,7 @@ internal static class TreeDigest
             FindPackages(places[path], path, inside, []);
             foreach (var (extra, folder) in inside.Where(p => !expected.ContainsKey(p.Path)))
             {
-                problems[extra] = $"{extra} ({Line(PackageFiles.Package(folder)).Split('\t')[1]}: added, at {Path.GetRelativePath(root, folder).Replace('\\', '/')})";
+                problems[extra] = $"{extra} ({PackageFiles.Package(folder).Id}: added, at {Path.GetRelativePath(root, folder).Replace('\\', '/')})";
             }
         }
 
@@ -115,9 +127,10 @@ internal static class TreeDigest
         return problems.Count > 0 ? problems.First().Value : null;
     }
 
-    /// <summary>Every package copy and loose entry of the adaptor's folder: path → its listing line.</summary>
-    private static SortedDictionary<string, string> Scan(string adaptorDir)
+    /// <summary>Every package copy and loose entry of the adaptor's folder (path → its listing line without the path), and the package hashes.</summary>
+    private static (SortedDictionary<string, string> Lines, Dictionary<string, PackageFiles.PackageHash> Packages) Scan(string adaptorDir)
     {
+        var hashes = new Dictionary<string, PackageFiles.PackageHash>(StringComparer.Ordinal);
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
         var packages = new List<(string Path, string Folder)>();
         var loose = new List<(string Path, string Full, TreeWalk.EntryKind Kind)>();
@@ -126,6 +139,7 @@ internal static class TreeDigest
         for (var i = 0; i < packages.Count; i++)
         {
             result[packages[i].Path] = Line(hashed[i]);
+            hashes[packages[i].Path] = hashed[i];
         }
 
         foreach (var (path, full, kind) in loose)
@@ -133,7 +147,7 @@ internal static class TreeDigest
             result[path] = $"e\t{PackageFiles.Loose(full, kind)}";
         }
 
-        return result;
+        return (result, hashes);
     }
 
     /// <summary>The packages in <paramref name="folder"/>'s own node_modules (scoped ones included), recursively; other entries there are loose.</summary>
@@ -182,30 +196,53 @@ internal static class TreeDigest
     }
 
     /// <summary>A package copy's line without its path: <c>p\t&lt;id&gt;\t&lt;hash&gt;</c> (a loose entry's: <c>e\t&lt;hash&gt;</c>).</summary>
-    private static string Line((string Id, string Hash) package) => $"p\t{package.Id}\t{package.Hash}";
+    private static string Line(PackageFiles.PackageHash package) => $"p\t{package.Id}\t{package.Hash}";
 
-    private static string Render(SortedDictionary<string, string> entries)
+    /// <summary>
+    /// The listing. Packages get their entry locators (a fifth field) smallest first while the listing stays within 60 KiB; a changed
+    /// package without them is named, not its file.
+    /// </summary>
+    private static string Render(SortedDictionary<string, string> entries, Dictionary<string, PackageFiles.PackageHash> packages)
     {
-        var text = new StringBuilder(Header);
-        foreach (var (path, line) in entries)
+        var lines = entries.ToDictionary(e => e.Key, e => $"{e.Value[..2]}{PackageFiles.Escape(e.Key)}\t{e.Value[2..]}", StringComparer.Ordinal);
+        var size = Header.Length + lines.Values.Sum(l => Encoding.UTF8.GetByteCount(l) + 1);
+        foreach (var (path, package) in packages.OrderBy(p => p.Value.Locators.Length).ThenBy(p => p.Key, StringComparer.Ordinal))
         {
-            text.Append(line[..2]).Append(PackageFiles.Escape(path)).Append('\t').Append(line[2..]).Append('\n');
+            size += package.Locators.Length + 1;
+            if (size > Budget)
+            {
+                break;
+            }
+
+            lines[path] += "\t" + package.Locators;
+        }
+
+        var text = new StringBuilder(Header);
+        foreach (var path in entries.Keys)
+        {
+            text.Append(lines[path]).Append('\n');
         }
 
         return text.ToString();
     }
 
-    private static SortedDictionary<string, string> Parse(string listing)
+    private static (SortedDictionary<string, string> Lines, Dictionary<string, string> Locators) Parse(string listing)
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var locators = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in listing[Header.Length..].Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var fields = line.Split('\t');
             var path = PackageFiles.Unescape(fields[1]);
-            result[path] = fields[0] + "\t" + string.Join('\t', fields[2..]);
+            var package = fields[0] == "p";
+            result[path] = fields[0] + "\t" + string.Join('\t', fields[2..(package ? 4 : 3)]);
+            if (package && fields.Length > 4)
+            {
+                locators[path] = fields[4];
+            }
         }
 
-        return result;
+        return (result, locators);
     }
 
     private static string Id(string line) => line.Split('\t')[1];

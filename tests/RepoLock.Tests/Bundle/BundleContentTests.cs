@@ -206,7 +206,7 @@ public sealed class BundleContentTests : IClassFixture<BundleFixture>, IDisposab
         Assert.StartsWith("repolock-digest v2\n", listing, StringComparison.Ordinal);
         Assert.True(listing.Length < 64 * 1024);
         Assert.Equal(ErrorCodes.BundleDigestMismatch, e.Code);
-        Assert.Contains("node_modules/@fixture/dep-two (@fixture/dep-two@1.0.0: its files changed)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("node_modules/@fixture/dep-two/index.js (in @fixture/dep-two@1.0.0: changed", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -37,8 +37,8 @@ public class BundleDigestTests : IClassFixture<BundleFixture>, IDisposable
     }
 
     [Theory]
-    [InlineData("index.js", ". (@fixture/language-hoisted@1.0.0: its files changed)")]
-    [InlineData("node_modules/@fixture/dep-one/index.js", "node_modules/@fixture/dep-one (@fixture/dep-one@2.1.0: its files changed)")]
+    [InlineData("index.js", "index.js (in @fixture/language-hoisted@1.0.0: changed")]
+    [InlineData("node_modules/@fixture/dep-one/index.js", "node_modules/@fixture/dep-one/index.js (in @fixture/dep-one@2.1.0: changed")]
     public async Task A_file_changed_after_install_stops_the_bundle_with_RL6003_naming_the_adaptor_and_the_file(string file, string named)
     {
         var layout = await InstalledRepo();
