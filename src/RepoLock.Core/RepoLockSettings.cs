@@ -72,6 +72,12 @@ public sealed record RepoLockSettings
     /// </summary>
     public string? SourceDateEpoch { get; init; }
 
+    /// <summary>
+    /// Check what the bundle ships without an install digest (a Node worker's adaptors, hoisted dependencies) against the packages' published
+    /// tarballs, fetched through npm (<c>RepoLockVerifyAgainstRegistry</c>; with <see cref="Offline"/>, npm's cache only). Default false.
+    /// </summary>
+    public bool VerifyAgainstRegistry { get; init; }
+
     /// <summary>npm's cache folder, or null for npm's default.</summary>
     public string? NpmCacheDir { get; init; }
 

@@ -80,7 +80,26 @@ internal static class BundleWriter
 
             foreach (var spec in wanted)
             {
-                Verify(spec, bundled, options.Verify, log); // on the copy: exactly what ships
+                Verify(spec, bundled, options.Verify, checkedElsewhere: options.Registry is not null, log); // on the copy: exactly what ships
+            }
+
+            if (options.Registry is { } registry)
+            {
+                // What no digest covers: adaptors without one (a Node worker's), and every closure package outside an adaptor's folder.
+                var items = new List<RegistryCheck.Item>();
+                foreach (var spec in wanted.Where(s => Sentinel.TryRead(bundled.SentinelPath(s.Alias))?.Digest is null))
+                {
+                    items.AddRange(TreeDigest.PackageFolders(bundled.AdaptorDir(spec.Alias)).Select(f => Item(f, spec.ToString())));
+                }
+
+                foreach (var package in closure)
+                {
+                    var adaptor = neededBy.TryGetValue(package, out var by) ? by : neededBy.First(p => p.Key.StartsWith(package + Path.DirectorySeparatorChar, StringComparison.Ordinal)).Value;
+                    items.AddRange(TreeDigest.PackageFolders(Path.Combine(temp, Path.GetRelativePath(source.Root, package))).Select(f => Item(f, adaptor)));
+                }
+
+                RegistryCheck.Item Item(string folder, string adaptor) => new(folder, Path.GetRelativePath(temp, folder).Replace('\\', '/'), adaptor);
+                registry.Verify(items.DistinctBy(i => i.RelativePath).ToList(), Path.Combine(source.NodeModules, ".package-lock.json"), CancellationToken.None);
             }
 
             var deps = new JsonObject();
@@ -118,8 +137,11 @@ internal static class BundleWriter
         }
     }
 
-    /// <summary>The copy must match the digest recorded at install; an adaptor installed by others has none and ships with a warning.</summary>
-    private static void Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, IRepoLockLog log)
+    /// <summary>
+    /// The copy must match the digest recorded at install; an adaptor installed by others has none and ships with a warning, unless it is
+    /// checked against the registry.
+    /// </summary>
+    private static void Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, bool checkedElsewhere, IRepoLockLog log)
     {
         if (!verify)
         {
@@ -129,6 +151,11 @@ internal static class BundleWriter
         var recorded = Sentinel.TryRead(bundled.SentinelPath(spec.Alias))?.Digest;
         if (recorded is null)
         {
+            if (checkedElsewhere)
+            {
+                return; // against the registry, below
+            }
+
             log.Warning(ErrorCodes.BundleNotVerified, Errors.NotVerifiedMessage(spec.ToString()));
             return;
         }

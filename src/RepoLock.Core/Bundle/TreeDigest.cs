@@ -150,6 +150,14 @@ internal static class TreeDigest
         return (result, hashes);
     }
 
+    /// <summary><paramref name="folder"/> and every package copy inside it (through node_modules folders, scoped ones included).</summary>
+    public static List<string> PackageFolders(string folder)
+    {
+        var packages = new List<(string Path, string Folder)>();
+        FindPackages(folder, ".", packages, []);
+        return packages.Select(p => p.Folder).ToList();
+    }
+
     /// <summary>The packages in <paramref name="folder"/>'s own node_modules (scoped ones included), recursively; other entries there are loose.</summary>
     private static void FindPackages(string folder, string path, List<(string, string)> packages, List<(string, string, TreeWalk.EntryKind)> loose)
     {

@@ -126,4 +126,8 @@ internal static class Errors
         $"Adaptor '{adaptor}': {file} {what}; RepoLock ships only plain files of the repo (npm never creates hard links, FIFOs or devices, " +
         "and a hard link can be another name of a private file outside the repo). Replace it with a copy of its content or reinstall " +
         "the adaptor (delete its folder and sentinel), then publish again. Nothing was written.");
+
+    public static RepoLockException RegistryMismatch(string adaptor, string place, string package, string difference) => new(ErrorCodes.BundleRegistryMismatch,
+        $"Adaptor '{adaptor}': {package} at {place}, which the bundle ships without an install digest, does not match what the registry published: {difference}. " +
+        "Reinstall the adaptor with RepoLock (it records a digest), repair the shared repo, or set RepoLockVerifyAgainstRegistry=false to ship it unchecked. Nothing was written.");
 }
