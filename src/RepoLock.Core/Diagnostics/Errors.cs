@@ -128,6 +128,6 @@ internal static class Errors
         "the adaptor (delete its folder and sentinel), then publish again. Nothing was written.");
 
     public static RepoLockException RegistryMismatch(string adaptor, string place, string package, string difference) => new(ErrorCodes.BundleRegistryMismatch,
-        $"Adaptor '{adaptor}': {package} at {place}, which the bundle ships without an install digest, does not match what the registry published: {difference}. " +
+        $"Adaptor '{adaptor}': {package} at {place}, which no install digest covers, does not match what the registry published: {difference}. " +
         "Reinstall the adaptor with RepoLock (it records a digest), repair the shared repo, or set RepoLockVerifyAgainstRegistry=false to ship it unchecked. Nothing was written.");
 }

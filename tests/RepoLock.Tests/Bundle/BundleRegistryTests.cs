@@ -81,6 +81,22 @@ public sealed class BundleRegistryTests : IClassFixture<BundleFixture>, IDisposa
     }
 
     [Fact]
+    public async Task Verify_with_the_registry_check_names_the_changed_hoisted_file_and_without_it_finds_nothing()
+    {
+        await WorkerInstalled();
+        File.AppendAllText(Path.Combine(Repo, "node_modules", "@fixture", "dep-two", "index.js"), "// changed\n");
+
+        var checkedProblems = new RepoInspector(Repo, Checked()).Verify();
+        var plainProblems = new RepoInspector(Repo, _fx.Settings).Verify();
+
+        var problem = Assert.Single(checkedProblems, p => p.Kind == RepoProblemKind.RegistryMismatch);
+        Assert.Equal(Hoisted.Alias, problem.Alias);
+        Assert.Contains("@fixture/dep-two@1.0.0 at node_modules/@fixture/dep-two", problem.Detail, StringComparison.Ordinal);
+        Assert.Contains("index.js (differs from the published file)", problem.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain(plainProblems, p => p.Kind == RepoProblemKind.RegistryMismatch);
+    }
+
+    [Fact]
     public async Task Without_the_setting_the_same_change_ships_with_the_unverified_warning()
     {
         await WorkerInstalled();
