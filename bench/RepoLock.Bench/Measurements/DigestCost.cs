@@ -43,7 +43,7 @@ public static class DigestCost
             clock.Restart();
             var listing = ContentDigest.Listing(layout.Root, folder);
             var digest = clock.Elapsed.TotalSeconds;
-            var recorded = Sentinel.TryRead(layout.SentinelPath(Adaptor.Alias))?.Digest ?? "";
+            var recorded = new RepoInspector(layout.Root).Inspect().Adaptors.Single(a => a.Alias == Adaptor.Alias).Digest ?? "";
             clock.Restart();
             var difference = ContentDigest.Difference(layout.Root, folder, recorded, listing);
             var verify = clock.Elapsed.TotalSeconds;

@@ -53,6 +53,8 @@ internal static class BundleWriter
         }
 
         var closure = DependencyClosure.Outermost(found);
+        string NeededBy(string package) => // the first adaptor that needs it, or a package nested in it
+            neededBy.TryGetValue(package, out var by) ? by : neededBy.First(p => p.Key.StartsWith(package + Path.DirectorySeparatorChar, StringComparison.Ordinal)).Value;
 
         var temp = $"{dest}.tmp-{Guid.NewGuid():N}";
         var archiveTemp = archive is null ? null : $"{Path.GetFullPath(archive)}.tmp-{Guid.NewGuid():N}";
@@ -74,29 +76,17 @@ internal static class BundleWriter
             foreach (var package in closure)
             {
                 // A package nested in another copied one travels with it, under the outer package's link rule.
-                var adaptor = neededBy.TryGetValue(package, out var by) ? by : neededBy.First(p => p.Key.StartsWith(package + Path.DirectorySeparatorChar, StringComparison.Ordinal)).Value;
-                BundleCopier.CopyPackage(package, Path.Combine(temp, Path.GetRelativePath(source.Root, package)), adaptor, log);
+                BundleCopier.CopyPackage(package, Path.Combine(temp, Path.GetRelativePath(source.Root, package)), NeededBy(package), log);
             }
 
-            foreach (var spec in wanted)
-            {
-                Verify(spec, bundled, options.Verify, checkedElsewhere: options.Registry is not null, log); // on the copy: exactly what ships
-            }
-
+            // On the copy: exactly what ships. The adaptors without a digest (a Node worker's) can be checked against the registry only.
+            var undigested = wanted.Where(spec => !Verify(spec, bundled, options.Verify, checkedElsewhere: options.Registry is not null, log)).ToList();
             if (options.Registry is { } registry)
             {
-                // What no digest covers: adaptors without one (a Node worker's), and every closure package outside an adaptor's folder.
-                var items = new List<RegistryCheck.Item>();
-                foreach (var spec in wanted.Where(s => Sentinel.TryRead(bundled.SentinelPath(s.Alias))?.Digest is null))
-                {
-                    items.AddRange(TreeDigest.PackageFolders(bundled.AdaptorDir(spec.Alias)).Select(f => Item(f, spec.ToString())));
-                }
-
-                foreach (var package in closure)
-                {
-                    var adaptor = neededBy.TryGetValue(package, out var by) ? by : neededBy.First(p => p.Key.StartsWith(package + Path.DirectorySeparatorChar, StringComparison.Ordinal)).Value;
-                    items.AddRange(TreeDigest.PackageFolders(Path.Combine(temp, Path.GetRelativePath(source.Root, package))).Select(f => Item(f, adaptor)));
-                }
+                // What no digest covers: adaptors without one, and every closure package outside an adaptor's folder.
+                var items = undigested.SelectMany(spec => TreeDigest.PackageFolders(bundled.AdaptorDir(spec.Alias)).Select(f => Item(f, spec.ToString())))
+                    .Concat(closure.SelectMany(package => TreeDigest.PackageFolders(Path.Combine(temp, Path.GetRelativePath(source.Root, package))).Select(f => Item(f, NeededBy(package)))))
+                    .ToList();
 
                 RegistryCheck.Item Item(string folder, string adaptor) => new(folder, Path.GetRelativePath(temp, folder).Replace('\\', '/'), adaptor);
                 registry.Verify(items.DistinctBy(i => i.RelativePath).ToList(), Path.Combine(source.NodeModules, ".package-lock.json"), CancellationToken.None);
@@ -141,23 +131,18 @@ internal static class BundleWriter
     /// The copy must match the digest recorded at install; an adaptor installed by others has none and ships with a warning, unless it is
     /// checked against the registry.
     /// </summary>
-    private static void Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, bool checkedElsewhere, IRepoLockLog log)
+    /// <returns>Whether the adaptor's sentinel records a digest.</returns>
+    private static bool Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, bool checkedElsewhere, IRepoLockLog log)
     {
-        if (!verify)
-        {
-            return;
-        }
-
         var recorded = Sentinel.TryRead(bundled.SentinelPath(spec.Alias))?.Digest;
-        if (recorded is null)
+        if (!verify || recorded is null)
         {
-            if (checkedElsewhere)
+            if (verify && !checkedElsewhere)
             {
-                return; // against the registry, below
+                log.Warning(ErrorCodes.BundleNotVerified, Errors.NotVerifiedMessage(spec.ToString()));
             }
 
-            log.Warning(ErrorCodes.BundleNotVerified, Errors.NotVerifiedMessage(spec.ToString()));
-            return;
+            return recorded is not null;
         }
 
         var stored = File.Exists(bundled.DigestListingPath(spec.Alias)) ? File.ReadAllText(bundled.DigestListingPath(spec.Alias)) : null;
@@ -165,5 +150,7 @@ internal static class BundleWriter
         {
             throw Errors.BundleDigestMismatch(spec.ToString(), first, recorded);
         }
+
+        return true;
     }
 }

@@ -5,7 +5,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 
 using RepoLock.Core.Diagnostics;
-using RepoLock.Core.Install;
 using RepoLock.Core.Npm;
 using RepoLock.Core.Platform;
 
@@ -66,7 +65,14 @@ internal sealed class RegistryCheck
         }
         finally
         {
-            StagingFolder.TryDelete(temp);
+            try
+            {
+                Directory.Delete(temp, recursive: true); // our private folder with npm's tarballs; never follows a link inside it
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // left in the temp folder
+            }
         }
     }
 
