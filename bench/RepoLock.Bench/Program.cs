@@ -80,6 +80,7 @@ using (var ctx = new BenchContext(options, paths))
 
     await Measure(["recovery"], async () => [await Recovery.RunAsync(ctx)], ("recovery", 6, "Recovery after SIGKILL"));
     await Measure(["contention"], async () => [await Contention.RunAsync(ctx)], ("contention", 7, "Contention"));
+    await Measure(["digest"], async () => [await DigestCost.RunAsync(ctx)], ("digest", 9, "Install digest cost"));
 
     BuildFixture? fixture = null;
     string? installedRepo = null;

@@ -112,6 +112,15 @@ public static class ErrorCodes
     /// <summary>A folder a bundled adaptor needs leads outside the repo through a link.</summary>
     public const string BundleOutsideRepo = "RL6008";
 
+    /// <summary>Warning: a dangling npm <c>.bin</c> link (its command's file is missing) was left out of the bundle.</summary>
+    public const string BundleDroppedBinLink = "RL6009";
+
+    /// <summary>A file a bundle would ship is not a plain file of the repo: a hard link (another name shares it) or a FIFO, socket or device.</summary>
+    public const string BundleNotPlainFile = "RL6010";
+
+    /// <summary>A package the bundle checked against the registry (<c>RepoLockVerifyAgainstRegistry</c>) differs from its published tarball, or the tarball could not be fetched.</summary>
+    public const string BundleRegistryMismatch = "RL6011";
+
     /// <summary>The repolock tool was given no repo (<c>--repo</c> or <c>REPOLOCK_REPO</c>).</summary>
     public const string NoRepo = "RL7001";
 

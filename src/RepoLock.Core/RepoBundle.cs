@@ -1,5 +1,6 @@
 using RepoLock.Core.Bundle;
 using RepoLock.Core.Diagnostics;
+using RepoLock.Core.Npm;
 using RepoLock.Core.Repo;
 
 namespace RepoLock.Core;
@@ -17,17 +18,18 @@ public static class RepoBundle
     /// <param name="repo">The filled OpenFn repo.</param>
     /// <param name="adaptors">Exact adaptors, each installed (sentinel and package.json present).</param>
     /// <param name="destination">The bundle folder; replaced as a whole.</param>
-    /// <param name="archive">The .tar.gz to write, or null for none. Its entries' timestamp is <c>SOURCE_DATE_EPOCH</c> when set.</param>
-    /// <param name="settings">Uses <see cref="RepoLockSettings.VerifyOnBundle"/>; null for the defaults.</param>
+    /// <param name="archive">The .tar.gz to write, or null for none. Its entries' timestamp is <see cref="RepoLockSettings.SourceDateEpoch"/> when set.</param>
+    /// <param name="settings">Uses <see cref="RepoLockSettings.VerifyOnBundle"/>, <see cref="RepoLockSettings.SourceDateEpoch"/>,
+    /// <see cref="RepoLockSettings.VerifyAgainstRegistry"/> and the npm settings; null for the defaults.</param>
     /// <param name="log">Receives the warning for adaptors that cannot be verified; null for none.</param>
     /// <exception cref="RepoLockException">An adaptor is not installed, its closure does not resolve, or its files changed since install (RL6xxx); nothing was written.</exception>
     public static void Create(string repo, IReadOnlyList<AdaptorSpecifier> adaptors, string destination, string? archive,
         RepoLockSettings? settings = null, IRepoLockLog? log = null)
     {
         ArgumentNullException.ThrowIfNull(adaptors);
-        var options = new BundleOptions(
-            (settings ?? new RepoLockSettings()).VerifyOnBundle,
-            ReproducibleArchive.Timestamp(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH")));
+        settings ??= new RepoLockSettings();
+        var options = new BundleOptions(settings.VerifyOnBundle, ReproducibleArchive.Timestamp(settings.SourceDateEpoch),
+            settings.VerifyAgainstRegistry ? new RegistryCheck(new NpmClient(settings.Npm)) : null);
         Create(new RepoLayout(repo), adaptors, destination, archive, options, log);
     }
 

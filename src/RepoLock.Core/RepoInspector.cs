@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using RepoLock.Core.Bundle;
 using RepoLock.Core.Diagnostics;
 using RepoLock.Core.Locking;
+using RepoLock.Core.Npm;
 using RepoLock.Core.Platform;
 using RepoLock.Core.Repo;
 
@@ -155,6 +156,10 @@ public sealed class RepoInspector
         {
             yield return new RepoProblem(RepoProblemKind.DigestMismatch, a.Alias, folder, changed);
         }
+        else if (_settings.VerifyAgainstRegistry && RegistryProblem(folder, a) is { } differs)
+        {
+            yield return new RepoProblem(RepoProblemKind.RegistryMismatch, a.Alias, folder, differs);
+        }
 
         if (!a.Listed)
         {
@@ -184,16 +189,30 @@ public sealed class RepoInspector
             return null;
         }
 
-        var listing = ContentDigest.Listing(_layout.Root, folder);
-        if (ContentDigest.Of(listing) == recorded)
-        {
-            return null;
-        }
-
         var stored = _layout.DigestListingPath(a.Alias);
         var expected = File.Exists(stored) ? File.ReadAllText(stored) : null;
-        var first = expected is not null && ContentDigest.Of(expected) == recorded ? ContentDigest.FirstDifference(expected, listing) : null;
-        return $"files differ from the digest recorded at install ({recorded}); first difference: {first ?? "unknown (no install listing)"}";
+        return ContentDigest.Difference(_layout.Root, folder, recorded, expected) is { } first
+            ? $"files differ from the digest recorded at install ({recorded}); first difference: {first}"
+            : null;
+    }
+
+    /// <summary>What no digest covers (the adaptor's own packages when it has none, its closure outside its folder) against the registry's tarballs.</summary>
+    private string? RegistryProblem(string folder, AdaptorInfo a)
+    {
+        var name = $"{a.Name}@{a.Version}";
+        var folders = (a.Digest is null ? TreeDigest.PackageFolders(folder) : [])
+            .Concat(DependencyClosure.Resolve(_layout.Root, folder, name).SelectMany(TreeDigest.PackageFolders));
+        var items = folders.Select(f => new RegistryCheck.Item(f, Path.GetRelativePath(_layout.Root, f).Replace('\\', '/'), name))
+            .DistinctBy(i => i.RelativePath).ToList();
+        try
+        {
+            new RegistryCheck(new NpmClient(_settings.Npm)).Verify(items, Path.Combine(_layout.NodeModules, ".package-lock.json"), CancellationToken.None);
+            return null;
+        }
+        catch (RepoLockException e) when (e.Code == ErrorCodes.BundleRegistryMismatch)
+        {
+            return $"{e.Code}: {e.Message}";
+        }
     }
 
     private static string? PackageMismatch(string folder, AdaptorInfo a)

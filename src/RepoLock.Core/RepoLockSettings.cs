@@ -66,6 +66,18 @@ public sealed record RepoLockSettings
     /// <summary>Check each adaptor's files against the digest in its sentinel before bundling it (<c>RepoLockVerifyOnBundle</c>).</summary>
     public bool VerifyOnBundle { get; init; } = DefaultVerifyOnBundle;
 
+    /// <summary>
+    /// The bundle archive's entry time, whole seconds since 1970 (<c>SOURCE_DATE_EPOCH</c>, as an MSBuild property or an environment
+    /// variable: the targets pass <c>$(SOURCE_DATE_EPOCH)</c>, which MSBuild fills from either); null or empty for the default.
+    /// </summary>
+    public string? SourceDateEpoch { get; init; }
+
+    /// <summary>
+    /// Check what the bundle ships without an install digest (a Node worker's adaptors, hoisted dependencies) against the packages' published
+    /// tarballs, fetched through npm (<c>RepoLockVerifyAgainstRegistry</c>; with <see cref="Offline"/>, npm's cache only). Default false.
+    /// </summary>
+    public bool VerifyAgainstRegistry { get; init; }
+
     /// <summary>npm's cache folder, or null for npm's default.</summary>
     public string? NpmCacheDir { get; init; }
 

@@ -12,6 +12,12 @@ public enum RepoProblemKind
     /// <summary>The adaptor's files differ from the content digest its sentinel recorded at install. Fix: remove the adaptor.</summary>
     DigestMismatch,
 
+    /// <summary>
+    /// With <see cref="RepoLockSettings.VerifyAgainstRegistry"/>: a package copy no install digest covers (an adaptor a Node worker installed,
+    /// or a package hoisted outside an adaptor's folder) differs from its published tarball. Fix: remove the adaptor.
+    /// </summary>
+    RegistryMismatch,
+
     /// <summary>Installed, but the repo manifest does not list it. Fix: list it again.</summary>
     NotInManifest,
 

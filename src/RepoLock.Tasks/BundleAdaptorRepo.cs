@@ -24,6 +24,21 @@ public sealed class BundleAdaptorRepo : Microsoft.Build.Utilities.Task
     /// <summary><c>RepoLockVerifyOnBundle</c>: check each adaptor's files against its install digest; empty for the default (true).</summary>
     public string? VerifyOnBundle { get; set; }
 
+    /// <summary><c>RepoLockVerifyAgainstRegistry</c>: check what no install digest covers against the published tarballs; empty for the default (false).</summary>
+    public string? VerifyAgainstRegistry { get; set; }
+
+    /// <summary><c>RepoLockOffline</c>: the registry check reads npm's cache only.</summary>
+    public string? Offline { get; set; }
+
+    /// <summary><c>RepoLockRegistry</c>: the registry for the check; empty for npm's configuration.</summary>
+    public string? Registry { get; set; }
+
+    /// <summary><c>RepoLockNpmPath</c>: the npm executable for the check.</summary>
+    public string? NpmPath { get; set; }
+
+    /// <summary><c>$(SOURCE_DATE_EPOCH)</c> (a property or the environment variable): the archive entries' time; empty for the default.</summary>
+    public string? SourceDateEpoch { get; set; }
+
     /// <inheritdoc />
     public override bool Execute()
     {
@@ -31,7 +46,13 @@ public sealed class BundleAdaptorRepo : Microsoft.Build.Utilities.Task
         try
         {
             var specs = Adaptors.Select(a => AdaptorSpecifier.Parse(a.GetMetadata("Name") is { Length: > 0 } n ? n : a.ItemSpec, a.GetMetadata("Version"))).ToList();
-            var settings = RepoLockSettings.FromProperties(new Dictionary<string, string?> { ["RepoLockVerifyOnBundle"] = VerifyOnBundle });
+            var settings = RepoLockSettings.FromProperties(new Dictionary<string, string?>
+            {
+                ["RepoLockVerifyOnBundle"] = VerifyOnBundle,
+                ["RepoLockOffline"] = Offline,
+                ["RepoLockRegistry"] = Registry,
+                ["RepoLockNpmPath"] = NpmPath,
+            }) with { SourceDateEpoch = SourceDateEpoch, VerifyAgainstRegistry = string.Equals(VerifyAgainstRegistry?.Trim(), "true", StringComparison.OrdinalIgnoreCase) };
             RepoBundle.Create(Repo, specs, Destination, string.IsNullOrWhiteSpace(Archive) ? null : Archive, settings, log);
             log.Info($"RepoLock: bundled {specs.Count} adaptor(s) into {Destination}{(string.IsNullOrWhiteSpace(Archive) ? "" : $" and {Archive}")}.");
         }

@@ -5,7 +5,7 @@ public sealed record BenchOptions
 {
     public bool Smoke { get; init; }
 
-    /// <summary>Run only these measurements (ids such as cache-hit, lock, noop-build, cold-start, baselines, recovery, contention, waiting-cpu).</summary>
+    /// <summary>Run only these measurements (ids such as cache-hit, lock, noop-build, cold-start, baselines, recovery, contention, waiting-cpu, digest).</summary>
     public IReadOnlySet<string>? Only { get; init; }
 
     /// <summary>Keep the temporary folder (repos, projects, npm caches) for inspection.</summary>
@@ -44,7 +44,7 @@ public sealed record BenchOptions
                                                                                writes bench/results/smoke/ only
         Options:
           --only a,b      run only these measurements: cache-hit, lock, noop-build, cold-start, baselines, recovery, contention,
-                          waiting-cpu
+                          waiting-cpu, digest (the real @openfn/language-http from the npm registry)
           --keep-temp     keep the temporary folder (repos, projects, npm caches)
           --latency S     tarball latency of the fake registry in seconds for 4 and 5 (default 1.5; smoke 0.2)
         A run with --only or --latency writes bench/results/benchmarks-partial.* and leaves the published figures alone.

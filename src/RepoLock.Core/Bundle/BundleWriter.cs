@@ -28,11 +28,12 @@ internal static class BundleWriter
 
         foreach (var spec in wanted)
         {
-            AdaptorLinks.Check(source, spec); // no link inside an adaptor may leave it (RL4004)
+            AdaptorLinks.Check(source, spec); // real folders and files where the repo's rules expect them (RL4002); links are judged as they are copied
         }
 
         var rootReal = NativeFs.RealPath(source.Root);
         var found = new List<string>();
+        var neededBy = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var spec in wanted)
         {
             var own = source.AdaptorDir(spec.Alias);
@@ -48,9 +49,12 @@ internal static class BundleWriter
             }
 
             found.AddRange(closureOfOne);
+            closureOfOne.ToList().ForEach(p => neededBy.TryAdd(p, spec.ToString()));
         }
 
         var closure = DependencyClosure.Outermost(found);
+        string NeededBy(string package) => // the first adaptor that needs it, or a package nested in it
+            neededBy.TryGetValue(package, out var by) ? by : neededBy.First(p => p.Key.StartsWith(package + Path.DirectorySeparatorChar, StringComparison.Ordinal)).Value;
 
         var temp = $"{dest}.tmp-{Guid.NewGuid():N}";
         var archiveTemp = archive is null ? null : $"{Path.GetFullPath(archive)}.tmp-{Guid.NewGuid():N}";
@@ -60,22 +64,32 @@ internal static class BundleWriter
             var bundled = new RepoLayout(temp);
             foreach (var spec in wanted)
             {
-                BundleCopier.CopyTree(source.AdaptorDir(spec.Alias), bundled.AdaptorDir(spec.Alias));
-                BundleCopier.CopyFile(source.SentinelPath(spec.Alias), bundled.SentinelPath(spec.Alias));
+                var name = spec.ToString();
+                BundleCopier.CopyPackage(source.AdaptorDir(spec.Alias), bundled.AdaptorDir(spec.Alias), name, log);
+                BundleCopier.CopyFile(source.SentinelPath(spec.Alias), bundled.SentinelPath(spec.Alias), name);
                 if (File.Exists(source.DigestListingPath(spec.Alias)))
                 {
-                    BundleCopier.CopyFile(source.DigestListingPath(spec.Alias), bundled.DigestListingPath(spec.Alias));
+                    BundleCopier.CopyFile(source.DigestListingPath(spec.Alias), bundled.DigestListingPath(spec.Alias), name);
                 }
             }
 
             foreach (var package in closure)
             {
-                BundleCopier.CopyTree(package, Path.Combine(temp, Path.GetRelativePath(source.Root, package)));
+                // A package nested in another copied one travels with it, under the outer package's link rule.
+                BundleCopier.CopyPackage(package, Path.Combine(temp, Path.GetRelativePath(source.Root, package)), NeededBy(package), log);
             }
 
-            foreach (var spec in wanted)
+            // On the copy: exactly what ships. The adaptors without a digest (a Node worker's) can be checked against the registry only.
+            var undigested = wanted.Where(spec => !Verify(spec, bundled, options.Verify, checkedElsewhere: options.Registry is not null, log)).ToList();
+            if (options.Registry is { } registry)
             {
-                Verify(spec, bundled, options.Verify, log); // on the copy: exactly what ships
+                // What no digest covers: adaptors without one, and every closure package outside an adaptor's folder.
+                var items = undigested.SelectMany(spec => TreeDigest.PackageFolders(bundled.AdaptorDir(spec.Alias)).Select(f => Item(f, spec.ToString())))
+                    .Concat(closure.SelectMany(package => TreeDigest.PackageFolders(Path.Combine(temp, Path.GetRelativePath(source.Root, package))).Select(f => Item(f, NeededBy(package)))))
+                    .ToList();
+
+                RegistryCheck.Item Item(string folder, string adaptor) => new(folder, Path.GetRelativePath(temp, folder).Replace('\\', '/'), adaptor);
+                registry.Verify(items.DistinctBy(i => i.RelativePath).ToList(), Path.Combine(source.NodeModules, ".package-lock.json"), CancellationToken.None);
             }
 
             var deps = new JsonObject();
@@ -113,29 +127,30 @@ internal static class BundleWriter
         }
     }
 
-    /// <summary>The copy must match the digest recorded at install; an adaptor installed by others has none and ships with a warning.</summary>
-    private static void Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, IRepoLockLog log)
+    /// <summary>
+    /// The copy must match the digest recorded at install; an adaptor installed by others has none and ships with a warning, unless it is
+    /// checked against the registry.
+    /// </summary>
+    /// <returns>Whether the adaptor's sentinel records a digest.</returns>
+    private static bool Verify(AdaptorSpecifier spec, RepoLayout bundled, bool verify, bool checkedElsewhere, IRepoLockLog log)
     {
-        if (!verify)
-        {
-            return;
-        }
-
         var recorded = Sentinel.TryRead(bundled.Door, bundled.SentinelPath(spec.Alias))?.Digest;
-        if (recorded is null)
+        if (!verify || recorded is null)
         {
-            log.Warning(ErrorCodes.BundleNotVerified, Errors.NotVerifiedMessage(spec.ToString()));
-            return;
-        }
+            if (verify && !checkedElsewhere)
+            {
+                log.Warning(ErrorCodes.BundleNotVerified, Errors.NotVerifiedMessage(spec.ToString()));
+            }
 
-        var listing = ContentDigest.Listing(bundled.Root, bundled.AdaptorDir(spec.Alias));
-        if (ContentDigest.Of(listing) == recorded)
-        {
-            return;
+            return recorded is not null;
         }
 
         var stored = File.Exists(bundled.DigestListingPath(spec.Alias)) ? File.ReadAllText(bundled.DigestListingPath(spec.Alias)) : null;
-        var first = stored is not null && ContentDigest.Of(stored) == recorded ? ContentDigest.FirstDifference(stored, listing) : null;
-        throw Errors.BundleDigestMismatch(spec.ToString(), first ?? "(the install's file listing is missing, so the file cannot be named)", recorded);
+        if (ContentDigest.Difference(bundled.Root, bundled.AdaptorDir(spec.Alias), recorded, stored) is { } first)
+        {
+            throw Errors.BundleDigestMismatch(spec.ToString(), first, recorded);
+        }
+
+        return true;
     }
 }

@@ -145,4 +145,17 @@ internal static class Errors
     public static RepoLockException ProjectConflictsWithItem(string file, string inProject, string item, string itemFile) => new(ErrorCodes.ProjectConflictsWithItem,
         $"OpenFnProject '{file}' names '{inProject}', but the Adaptor item '{item}' in {itemFile} names another version of it. " +
         "Give the version in one place: remove the Adaptor item, or make it match the project. Nothing was written.");
+
+    public static string DroppedBinLinkMessage(string adaptor, string link, string target) =>
+        $"Adaptor '{adaptor}': left the npm command link {link} out of the bundle: it leads to {target}, which does not exist " +
+        "(the package does not ship the command's file). The runtime never runs it; reinstall the adaptor to recreate it.";
+
+    public static RepoLockException BundleNotPlainFile(string adaptor, string file, string what) => new(ErrorCodes.BundleNotPlainFile,
+        $"Adaptor '{adaptor}': {file} {what}; RepoLock ships only plain files of the repo (npm never creates hard links, FIFOs or devices, " +
+        "and a hard link can be another name of a private file outside the repo). Replace it with a copy of its content or reinstall " +
+        "the adaptor (delete its folder and sentinel), then publish again. Nothing was written.");
+
+    public static RepoLockException RegistryMismatch(string adaptor, string place, string package, string difference) => new(ErrorCodes.BundleRegistryMismatch,
+        $"Adaptor '{adaptor}': {package} at {place}, which no install digest covers, does not match what the registry published: {difference}. " +
+        "Reinstall the adaptor with RepoLock (it records a digest), repair the shared repo, or set RepoLockVerifyAgainstRegistry=false to ship it unchecked. Nothing was written.");
 }

@@ -53,6 +53,20 @@ internal sealed class NpmClient
         return ReadIntegrity(stagingDir, spec.Alias);
     }
 
+    /// <summary>
+    /// <c>npm pack &lt;spec&gt;...</c> into <paramref name="destination"/> (also the working folder): the published tarballs, through npm's
+    /// cache and configured registry (<c>--offline</c>: the cache only); npm checks each against the registry's integrity as it fetches.
+    /// </summary>
+    /// <returns>null when npm succeeded, otherwise its error lines.</returns>
+    public async Task<string?> PackAsync(IReadOnlyList<string> specs, string destination, CancellationToken cancellationToken)
+    {
+        var args = new List<string> { "pack", "--ignore-scripts", "--pack-destination", destination };
+        args.AddRange(specs);
+        AddCommon(args);
+        var result = await RunAsync(destination, args, string.Join(", ", specs), cancellationToken).ConfigureAwait(false);
+        return result.ExitCode == 0 && !result.TimedOut ? null : ErrorLines(result.Output);
+    }
+
     /// <summary>Resolves a dist-tag (latest, next, ...) to an exact version with <c>npm view</c>.</summary>
     public async Task<string> ResolveTagAsync(string name, string tag, string workingDir, CancellationToken cancellationToken)
     {

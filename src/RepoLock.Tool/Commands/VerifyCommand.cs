@@ -10,13 +10,22 @@ internal static class VerifyCommand
     public static Command Create()
     {
         var fix = new Option<bool>("--fix") { Description = "Repair what is safe, each adaptor under its lock: list missing manifest entries, remove damaged adaptors (the next build reinstalls them), delete debris." };
+        var registry = new Option<bool>("--registry")
+        {
+            Description = "Also check what no install digest covers (adaptors a Node worker installed, packages hoisted outside an adaptor's folder) " +
+                          "against the published tarballs, fetched with npm pack through npm's cache and configured registry.",
+        };
+        var offline = new Option<bool>("--offline") { Description = "With --registry: npm's cache only (npm --offline)." };
         var command = new Command("verify", "Check every adaptor (package.json, dependency closure, manifest entry), sentinels, folders, manifest entries and debris.");
         command.Options.Add(fix);
+        command.Options.Add(registry);
+        command.Options.Add(offline);
         command.Options.Add(CommonOptions.StaleAge);
         command.SetAction(async (parsed, cancellationToken) =>
         {
             var repo = CommonOptions.RepoOf(parsed);
-            var settings = CommonOptions.Settings(parsed);
+            var settings = CommonOptions.Settings(parsed, new Dictionary<string, string?> { ["RepoLockOffline"] = parsed.GetValue(offline) ? "true" : null })
+                with { VerifyAgainstRegistry = parsed.GetValue(registry) };
             var json = parsed.GetValue(CommonOptions.Json);
             var inspector = new RepoInspector(repo, settings);
             var found = inspector.Verify(Progress(json));

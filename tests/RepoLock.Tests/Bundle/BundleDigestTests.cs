@@ -30,15 +30,15 @@ public class BundleDigestTests : IClassFixture<BundleFixture>, IDisposable
 
         var digest = Sentinel.TryRead(layout.SentinelPath(Hoisted.Alias))!.Digest;
 
-        Assert.Matches("^sha256-[0-9a-f]{64}$", digest);
+        Assert.Matches("^v2-sha256-[0-9a-f]{64}$", digest);
         Assert.Equal(digest, ContentDigest.Of(File.ReadAllText(layout.DigestListingPath(Hoisted.Alias))));
         Assert.Equal(digest, ContentDigest.Of(ContentDigest.Listing(layout.Root, layout.AdaptorDir(Hoisted.Alias))));
-        Assert.Contains("f\t@fixture/dep-one@2.1.0/index.js\t-\t", File.ReadAllText(layout.DigestListingPath(Hoisted.Alias)), StringComparison.Ordinal);
+        Assert.Contains("p\tnode_modules/@fixture/dep-one\t@fixture/dep-one@2.1.0\t", File.ReadAllText(layout.DigestListingPath(Hoisted.Alias)), StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("index.js", "@fixture/language-hoisted@1.0.0/index.js (changed)")]
-    [InlineData("node_modules/@fixture/dep-one/index.js", "@fixture/dep-one@2.1.0/index.js (changed)")]
+    [InlineData("index.js", "index.js (in @fixture/language-hoisted@1.0.0: changed")]
+    [InlineData("node_modules/@fixture/dep-one/index.js", "node_modules/@fixture/dep-one/index.js (in @fixture/dep-one@2.1.0: changed")]
     public async Task A_file_changed_after_install_stops_the_bundle_with_RL6003_naming_the_adaptor_and_the_file(string file, string named)
     {
         var layout = await InstalledRepo();

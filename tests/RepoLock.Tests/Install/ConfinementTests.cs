@@ -136,9 +136,9 @@ public class ConfinementTests : IClassFixture<InstallFixture>, IDisposable
     public async Task A_dangling_link_inside_an_adaptor_is_refused_with_RL4004_and_nothing_is_written()
     {
         await InstallBeta();
-        var link = Path.Combine(_layout.AdaptorDir(BetaAlias), "node_modules", ".bin", "gone");
+        var link = Path.Combine(_layout.AdaptorDir(BetaAlias), "lib", "gone");
         Directory.CreateDirectory(Path.GetDirectoryName(link)!);
-        File.CreateSymbolicLink(link, "../../no-such-cli.js"); // inside the adaptor, but nothing there: PublishContainer would fail on it
+        File.CreateSymbolicLink(link, "../no-such-file.js"); // inside the adaptor, but nothing there: PublishContainer would fail on it (an npm .bin entry is left out instead)
         var dest = _dir.Combine("publish", "openfn-repo");
 
         var e = Assert.Throws<RepoLockException>(() => RepoBundle.Create(_layout, Specs(Beta), dest, dest + ".tar.gz"));

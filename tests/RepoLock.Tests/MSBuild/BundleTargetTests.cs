@@ -35,8 +35,8 @@ public sealed class BundleTargetTests : IDisposable
 
     private BundleRun Bundle(AdaptorProject project, string? sourceDateEpoch = null) => Bundle(project.Write(), sourceDateEpoch);
 
-    private BundleRun Bundle(string projectPath, string? sourceDateEpoch = null) =>
-        new(InProcessBuild.Run(projectPath, null, [Target], new Dictionary<string, string?>
+    private BundleRun Bundle(string projectPath, string? sourceDateEpoch = null, IReadOnlyDictionary<string, string>? globals = null) =>
+        new(InProcessBuild.Run(projectPath, globals, [Target], new Dictionary<string, string?>
         {
             ["npm_config_cache"] = _dir.Combine("npm-cache"),
             ["npm_config_userconfig"] = _dir.Combine("no-such-npmrc"),
@@ -87,6 +87,23 @@ public sealed class BundleTargetTests : IDisposable
         {
             Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700000000), entry.ModificationTime);
         }
+    }
+
+    [Fact]
+    public void SOURCE_DATE_EPOCH_as_a_property_dates_every_archive_entry_as_the_environment_variable_does()
+    {
+        var run = Bundle(Project().Write(), globals: new Dictionary<string, string> { ["SOURCE_DATE_EPOCH"] = "1600000000" });
+
+        Assert.True(run.Run.Succeeded, run.Run.ToString());
+        using var tar = new TarReader(new GZipStream(File.OpenRead(Archive), CompressionMode.Decompress));
+        var count = 0;
+        while (tar.GetNextEntry() is { } entry)
+        {
+            Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1600000000), entry.ModificationTime);
+            count++;
+        }
+
+        Assert.True(count > 0);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class RepoLockToolTests
         Assert.True(alpha["installed"]!.GetValue<bool>() && alpha["listed"]!.GetValue<bool>() && alpha["hasSentinel"]!.GetValue<bool>());
         Assert.Equal(Environment.MachineName, alpha["host"]!.GetValue<string>());
         Assert.True(alpha["bytes"]!.GetValue<long>() > 0);
-        Assert.StartsWith("sha256-", alpha["digest"]!.GetValue<string>()); // RepoLock installs record a content digest
+        Assert.StartsWith("v2-sha256-", alpha["digest"]!.GetValue<string>()); // RepoLock installs record a content digest
         Assert.Equal(2, json["adaptors"]!.AsArray().Count);
         Assert.Empty(json["locks"]!.AsArray());
         Assert.True(table.ExitCode == 0, table.Output);
