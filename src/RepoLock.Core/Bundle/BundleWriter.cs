@@ -145,7 +145,7 @@ internal static class BundleWriter
             return recorded is not null;
         }
 
-        var stored = File.Exists(bundled.DigestListingPath(spec.Alias)) ? File.ReadAllText(bundled.DigestListingPath(spec.Alias)) : null;
+        var stored = bundled.Door.ReadFile(bundled.DigestListingPath(spec.Alias), RepoDoor.SmallFileLimit) is { } listing ? System.Text.Encoding.UTF8.GetString(listing) : null;
         if (ContentDigest.Difference(bundled.Root, bundled.AdaptorDir(spec.Alias), recorded, stored) is { } first)
         {
             throw Errors.BundleDigestMismatch(spec.ToString(), first, recorded);

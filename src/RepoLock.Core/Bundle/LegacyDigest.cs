@@ -115,10 +115,10 @@ internal static class LegacyDigest
     {
         try
         {
-            var json = JsonNode.Parse(File.ReadAllText(Path.Combine(package, "package.json")));
+            var json = Repo.RepoDoor.ReadSmallFile(Path.Combine(package, "package.json")) is { } bytes ? JsonNode.Parse(bytes) : null;
             return json?["name"]?.GetValue<string>() is { } name && json["version"]?.GetValue<string>() is { } version ? $"{name}@{version}" : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidOperationException or RepoLockException)
         {
             return null;
         }

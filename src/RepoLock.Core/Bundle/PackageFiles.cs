@@ -159,12 +159,12 @@ internal static class PackageFiles
         var manifest = Path.Combine(package, "package.json");
         try
         {
-            var json = FileIdentity.Lstat(manifest).Kind == FileIdentity.Kind.Regular ? JsonNode.Parse(File.ReadAllText(manifest)) : null;
+            var json = FileIdentity.Lstat(manifest).Kind == FileIdentity.Kind.Regular && Repo.RepoDoor.ReadSmallFile(manifest) is { } bytes ? JsonNode.Parse(bytes) : null;
             return json?["name"] is JsonValue n && n.TryGetValue<string>(out var name) && json["version"] is JsonValue v && v.TryGetValue<string>(out var version)
                 ? Escape($"{name}@{version}")
                 : "?";
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or RepoLockException)
         {
             return "?";
         }

@@ -99,6 +99,12 @@ internal sealed partial class RepoDoor
         return parent is null ? null : LookIn(parent, Path.GetFileName(path), path);
     }
 
+    /// <summary>A regular file's bytes through a door at its own folder (bounded by <see cref="SmallFileLimit"/>), or null when it is not
+    /// there; for files whose folders were walked already (a package.json met on a tree walk).</summary>
+    /// <exception cref="RepoLockException">RL4002, RL4003 or RL4006 as <see cref="ReadFile(string, int, bool)"/>.</exception>
+    public static byte[]? ReadSmallFile(string path) =>
+        new RepoDoor(Path.GetDirectoryName(Path.GetFullPath(path))!).ReadFile(Path.GetFullPath(path), SmallFileLimit);
+
     /// <summary>A regular file's bytes, or null when it is not there (by a fresh listing when <paramref name="fresh"/>).</summary>
     /// <exception cref="RepoLockException">RL4002 for a link (at the file or above it), RL4003 for a folder or special file, RL4006 past <paramref name="limit"/>.</exception>
     public byte[]? ReadFile(string path, int limit, bool fresh = false) => ReadFile(path, limit, fresh, out _);
