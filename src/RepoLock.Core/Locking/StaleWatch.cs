@@ -5,18 +5,20 @@ namespace RepoLock.Core.Locking;
 /// <summary>
 /// A waiter's view of time for one lock: since when (by the waiter's monotonic clock) the lock's mtime has stayed the same; since when the
 /// lock directory (device, inode, mtime) and its owner record (byte for byte) have both stayed the same, which judges a lease; and the file
-/// server's clock as the local clock plus the offset the last probe measured. Probing costs a create, a stat and a delete on the
-/// shared volume, so a waiter probes every few seconds, not on every poll.
+/// server's clock as the last probe's reading plus the time elapsed since on the waiter's monotonic clock (so a step of the local wall clock
+/// cannot move it). Probing costs a create, a stat and a delete on the shared volume, so a waiter probes once a minute, not on every
+/// observation: clocks drift apart by well under a millisecond a minute, and an estimate may only say "not yet" (a break is decided on a
+/// fresh probe).
 /// </summary>
 internal sealed class StaleWatch
 {
-    private static readonly TimeSpan ReprobeEvery = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan ReprobeEvery = TimeSpan.FromSeconds(60);
     private readonly TimeProvider _time;
     private readonly Func<string, DateTime?> _probe;
     private long? _since;
     private long? _probedAt;
     private DateTime _mtime;
-    private TimeSpan? _offset;
+    private DateTime? _probedServerNow;
     private long? _leaseSince;
     private DirStamp _leaseStamp;
     private string? _leaseRecord;
@@ -27,9 +29,9 @@ internal sealed class StaleWatch
         _probe = probe;
     }
 
-    /// <summary>The server's clock from the last probe's offset, or null when a probe is due.</summary>
+    /// <summary>The server's clock from the last probe and the monotonic time since, or null when a probe is due.</summary>
     public DateTime? EstimateServerNow() =>
-        _offset is { } offset && _probedAt is { } at && _time.GetElapsedTime(at) < ReprobeEvery ? LocalNow + offset : null;
+        _probedServerNow is { } server && _probedAt is { } at && _time.GetElapsedTime(at) is var since && since < ReprobeEvery ? server + since : null;
 
     /// <summary>Reads the server's clock now (a probe file in <paramref name="folder"/>); null if the folder cannot be written.</summary>
     public DateTime? Probe(string folder)
@@ -37,7 +39,7 @@ internal sealed class StaleWatch
         var now = _probe(folder);
         if (now is { } n)
         {
-            _offset = n - LocalNow;
+            _probedServerNow = n;
             _probedAt = _time.GetTimestamp();
         }
 
@@ -71,6 +73,4 @@ internal sealed class StaleWatch
 
         return _time.GetElapsedTime(_leaseSince.Value);
     }
-
-    private DateTime LocalNow => _time.GetUtcNow().UtcDateTime;
 }
