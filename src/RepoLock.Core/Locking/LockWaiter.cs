@@ -286,7 +286,8 @@ internal sealed class LockWaiter : IDisposable
 
         while (Now < until)
         {
-            var step = until - Now;
+            // Whole milliseconds, rounded up: timers count in milliseconds, and a sub-millisecond delay that fires at once would spin.
+            var step = TimeSpan.FromMilliseconds(Math.Ceiling((until - Now).TotalMilliseconds));
             var local = _localHolderGone ? null : _localHolder;
             if (local is not null && step > LivenessInterval)
             {
