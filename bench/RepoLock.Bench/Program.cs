@@ -80,6 +80,7 @@ using (var ctx = new BenchContext(options, paths))
 
     await Measure(["recovery"], async () => [await Recovery.RunAsync(ctx)], ("recovery", 6, "Recovery after SIGKILL"));
     await Measure(["contention"], async () => [await Contention.RunAsync(ctx)], ("contention", 7, "Contention"));
+    await Measure(["waiting-calls"], async () => [await QuietWaiting.RunAsync(ctx)], ("waiting-calls", 9, "A waiting build on the wire"));
 
     BuildFixture? fixture = null;
     string? installedRepo = null;
