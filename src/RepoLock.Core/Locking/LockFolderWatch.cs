@@ -98,6 +98,29 @@ internal sealed class LockFolderWatch : IDisposable
         }
     }
 
+    /// <summary>Sleeps for <paramref name="span"/> on <paramref name="time"/>; true if <paramref name="watch"/> saw the lock change meanwhile.</summary>
+    public static async Task<bool> SleepAsync(LockFolderWatch? watch, TimeSpan span, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (watch is null)
+        {
+            await Task.Delay(span, time, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        var changed = watch.Changed;
+        if (changed.IsCompleted)
+        {
+            return true;
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(span, time, stop.Token);
+        var first = await Task.WhenAny(delay, changed).ConfigureAwait(false);
+        stop.Cancel();
+        cancellationToken.ThrowIfCancellationRequested();
+        return first == changed;
+    }
+
     /// <summary>True once per batch of changes that arrived since the last call.</summary>
     public bool TakeChange()
     {

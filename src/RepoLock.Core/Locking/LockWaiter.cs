@@ -110,7 +110,7 @@ internal sealed class LockWaiter : IDisposable
             }
 
             LastHolder = new LockHolderInfo(LockDir, owner, stamp.Mtime, serverNow);
-            _observeDue = now + NextObservation(owner, stamp, recordText, serverNow);
+            _observeDue = now + _watch.NextLook(Settings.ObserveInterval, Settings.StaleAge, owner, stamp, recordText, serverNow);
             if (reason is null)
             {
                 break;
@@ -164,36 +164,6 @@ internal sealed class LockWaiter : IDisposable
         _localHolder = Settings.FastRecovery && owner is not null && owner.MachineId == _service.Self.MachineId
             ? (owner.ProcessId, owner.ProcessStart)
             : null;
-    }
-
-    /// <summary>
-    /// When to observe the lock next: after the observation interval, or sooner, exactly when a rule could first judge it breakable (a
-    /// watched lease runs out, the lock reaches the stale age), so observing less often never delays a takeover by more than a poll.
-    /// </summary>
-    private TimeSpan NextObservation(LockOwnerRecord? owner, DirStamp stamp, string? recordText, DateTime? serverNow)
-    {
-        var next = Settings.ObserveInterval;
-        void NoLaterThan(TimeSpan left)
-        {
-            if (left > TimeSpan.Zero && left < next)
-            {
-                next = left; // a rule already past its time did not apply (another condition of it is not met): it sets no time
-            }
-        }
-
-        var justAfter = TimeSpan.FromMilliseconds(1); // the stale-age rules are strict: "more than"
-        if (owner?.LeaseGrace is { } grace && stamp.HasIdentity && owner.Describes(stamp.Mtime, Settings.StaleAge))
-        {
-            NoLaterThan(grace - _watch.LeaseUnchangedFor(stamp, recordText)); // the state just judged: its lease clock runs on
-        }
-
-        if (serverNow is { } n)
-        {
-            NoLaterThan(Settings.StaleAge - (n - stamp.Mtime) + justAfter);
-        }
-
-        NoLaterThan(Settings.StaleAge - _watch.UnchangedFor(stamp.Mtime) + justAfter);
-        return next;
     }
 
     /// <summary>Why the lock may be broken, or null while its holder may be alive.</summary>
@@ -294,7 +264,7 @@ internal sealed class LockWaiter : IDisposable
                 step = LivenessInterval;
             }
 
-            if (await SleepAsync(step, cancellationToken).ConfigureAwait(false))
+            if (await LockFolderWatch.SleepAsync(_folderWatch, step, _service.Time, cancellationToken).ConfigureAwait(false))
             {
                 _observeNow = true; // the lock's entry changed on this machine: a release, a new holder or a break
                 _peerCheckDue = true;
@@ -312,29 +282,6 @@ internal sealed class LockWaiter : IDisposable
                 return;
             }
         }
-    }
-
-    /// <summary>Sleeps for <paramref name="span"/> on the waiter's clock; true if the lock's entry changed on this machine meanwhile.</summary>
-    private async Task<bool> SleepAsync(TimeSpan span, CancellationToken cancellationToken)
-    {
-        if (_folderWatch is not { } watch)
-        {
-            await Task.Delay(span, _service.Time, cancellationToken).ConfigureAwait(false);
-            return false;
-        }
-
-        var changed = watch.Changed;
-        if (changed.IsCompleted)
-        {
-            return true;
-        }
-
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var delay = Task.Delay(span, _service.Time, stop.Token);
-        var first = await Task.WhenAny(delay, changed).ConfigureAwait(false);
-        stop.Cancel();
-        cancellationToken.ThrowIfCancellationRequested();
-        return first == changed;
     }
 
     /// <summary>Stops listening for changes of the lock (the waiter's only resource).</summary>

@@ -73,4 +73,35 @@ internal sealed class StaleWatch
 
         return _time.GetElapsedTime(_leaseSince.Value);
     }
+
+    /// <summary>
+    /// When to look at the lock next: after <paramref name="interval"/>, or sooner, exactly when a rule could first judge it breakable (a
+    /// watched lease runs out, the lock reaches the stale age), so looking less often never delays a takeover. Call it after judging the
+    /// same state (its clocks run on).
+    /// </summary>
+    public TimeSpan NextLook(TimeSpan interval, TimeSpan staleAge, LockOwnerRecord? owner, DirStamp stamp, string? recordText, DateTime? serverNow)
+    {
+        var next = interval;
+        void NoLaterThan(TimeSpan left)
+        {
+            if (left > TimeSpan.Zero && left < next)
+            {
+                next = left; // a rule already past its time did not apply (another condition of it is not met): it sets no time
+            }
+        }
+
+        var justAfter = TimeSpan.FromMilliseconds(1); // the stale-age rules are strict: "more than"
+        if (owner?.LeaseGrace is { } grace && stamp.HasIdentity && owner.Describes(stamp.Mtime, staleAge))
+        {
+            NoLaterThan(grace - LeaseUnchangedFor(stamp, recordText));
+        }
+
+        if (serverNow is { } n)
+        {
+            NoLaterThan(staleAge - (n - stamp.Mtime) + justAfter);
+        }
+
+        NoLaterThan(staleAge - UnchangedFor(stamp.Mtime) + justAfter);
+        return next;
+    }
 }
