@@ -13,6 +13,9 @@ namespace RepoLock.Core.Locking;
 internal sealed class StaleWatch
 {
     internal static readonly TimeSpan ReprobeEvery = TimeSpan.FromSeconds(60);
+
+    /// <summary>The soonest a rule's due time brings the next look (see <see cref="NextLook"/>).</summary>
+    private static readonly TimeSpan MinimumLook = TimeSpan.FromMilliseconds(250);
     private readonly TimeProvider _time;
     private readonly Func<string, DateTime?> _probe;
     private long? _since;
@@ -86,7 +89,9 @@ internal sealed class StaleWatch
         {
             if (left > TimeSpan.Zero && left < next)
             {
-                next = left; // a rule already past its time did not apply (another condition of it is not met): it sets no time
+                // A rule already past its time did not apply (another condition of it is not met): it sets no time. One due within
+                // moments waits a little: a whole-second server clock can keep a rule "a millisecond away" for up to a second.
+                next = left > MinimumLook ? left : MinimumLook;
             }
         }
 
