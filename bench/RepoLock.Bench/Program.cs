@@ -81,6 +81,7 @@ using (var ctx = new BenchContext(options, paths))
     await Measure(["recovery"], async () => [await Recovery.RunAsync(ctx)], ("recovery", 6, "Recovery after SIGKILL"));
     await Measure(["contention"], async () => [await Contention.RunAsync(ctx)], ("contention", 7, "Contention"));
     await Measure(["digest"], async () => [await DigestCost.RunAsync(ctx)], ("digest", 9, "Install digest cost"));
+    await Measure(["waiting-calls"], async () => [await QuietWaiting.RunAsync(ctx)], ("waiting-calls", 10, "A waiting build on the wire"));
 
     BuildFixture? fixture = null;
     string? installedRepo = null;

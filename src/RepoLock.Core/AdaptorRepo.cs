@@ -151,10 +151,12 @@ public sealed class AdaptorRepo
         try
         {
             _layout.RealFile(_layout.LockTarget(spec.Alias), create: true); // .locks and its scope folder are real folders; the target no link
-            var waiter = _locks.StartWaiting(_layout.LockTarget(spec.Alias), subject);
+            using var waiter = _locks.StartWaiting(_layout.LockTarget(spec.Alias), subject);
             while (true)
             {
-                if (_layout.IsInstalledFresh(spec.Alias))
+                // "Did the peer finish?": at the start, and then only when the lock was released or changed hands (a listing per poll
+                // would be most of what a waiting build asks of the file server).
+                if (waiter.ShouldCheckPeer() && _layout.IsInstalledFresh(spec.Alias))
                 {
                     return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
                 }

@@ -44,7 +44,7 @@ public sealed record BenchOptions
                                                                                writes bench/results/smoke/ only
         Options:
           --only a,b      run only these measurements: cache-hit, lock, noop-build, cold-start, baselines, recovery, contention,
-                          waiting-cpu, digest (the real @openfn/language-http from the npm registry)
+                          waiting-cpu, waiting-calls, digest (the real @openfn/language-http from the npm registry)
           --keep-temp     keep the temporary folder (repos, projects, npm caches)
           --latency S     tarball latency of the fake registry in seconds for 4 and 5 (default 1.5; smoke 0.2)
         A run with --only or --latency writes bench/results/benchmarks-partial.* and leaves the published figures alone.

@@ -189,8 +189,8 @@ public static class ColdStart
         if (coreRuns.Count > 0)
         {
             section.Notes.Add($"Repo manifest lock ({CoreDriver} runs, which log every first wait): in {coreWaits.Count(w => w > 0)} of {coreRuns.Count} runs an install found " +
-                              $"`package.json`'s lock taken and waited at least one poll ({new LockSettings().PollInterval.TotalMilliseconds:0} ms); {coreWaits.Sum()} such waits in all. " +
-                              "The manifest lock is held for about a millisecond, but a waiter sleeps a whole poll interval, even when the holder is another install of the same process.");
+                              $"`package.json`'s lock taken and waited for it; {coreWaits.Sum()} such waits in all. " +
+                              $"The manifest lock is held for about a millisecond; a waiter on the same machine is woken by the release (inotify), otherwise it tries again after {new LockSettings().PollInterval.TotalMilliseconds:0} ms.");
         }
 
         section.Notes.Add("Installs per alias must be exactly 1 and failures 0 in every run; a run that breaks either is reported as an error (the bench exits non-zero).");

@@ -143,7 +143,7 @@ public class LockBenchmarks
         LockOwnerRecord.Delete(_lockDir);
     }
 
-    /// <summary>What a waiter pays per poll of a lock a live holder has (mkdir fails, stat, owner record read; the file server's clock probe every 5 s).</summary>
+    /// <summary>What a waiter pays per try of a lock a live holder has (a failed mkdir; every 3 s also a stat and the owner record read; the file server's clock probe once a minute).</summary>
     [Benchmark]
     public bool PollHeldLock() => _waiter.TryAcquire("bench") is not null;
 
@@ -275,7 +275,7 @@ public static class Micro
                 (nameof(LockBenchmarks.MkdirRmdir), "part: mkdir + rmdir", () => { bench.MkdirRmdir(); return Task.CompletedTask; }),
                 (nameof(LockBenchmarks.OwnerRecordWriteDelete), "part: owner record write (temp, rename; no fsync) + delete", () => { bench.OwnerRecordWriteDelete(); return Task.CompletedTask; }),
                 (nameof(LockBenchmarks.OwnerRecordWithoutFsync), "for comparison: the same record, plain File.WriteAllText + rename", () => { bench.OwnerRecordWithoutFsync(); return Task.CompletedTask; }),
-                (nameof(LockBenchmarks.PollHeldLock), "a waiter's poll of a lock a live holder has (not part of the whole)", () => Task.FromResult(bench.PollHeldLock())),
+                (nameof(LockBenchmarks.PollHeldLock), "a waiter's try of a lock a live holder has (a failed mkdir; every 3 s a stat and a record read too; not part of the whole)", () => Task.FromResult(bench.PollHeldLock())),
             };
             double? whole = null;
             foreach (var (name, label, op) in parts)

@@ -185,7 +185,7 @@ public static class Recovery
         }
     }
 
-    private static bool UnshareWorks()
+    internal static bool UnshareWorks()
     {
         try
         {

@@ -78,6 +78,9 @@ internal sealed record LockOwnerRecord
 
     public static string PathFor(string lockDir) => lockDir + ".owner.json";
 
+    /// <summary>The most a record may take (a real one is about 500 bytes); a bigger file is not a record.</summary>
+    public const int MaxBytes = 64 * 1024;
+
     public static LockOwnerRecord? TryRead(string lockDir) => TryRead(lockDir, out _);
 
     /// <summary>Reads the record (opening the file: on NFS that revalidates it); <paramref name="text"/> is its exact content, or null.</summary>

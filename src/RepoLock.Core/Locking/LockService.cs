@@ -28,7 +28,7 @@ internal sealed class LockService
 
     public IRepoLockLog Log { get; }
 
-    /// <summary>Test seam: how holders read and refresh their lock's mtime.</summary>
+    /// <summary>Test seam: how holders and waiters touch the lock (mtime, refresh, stat, mkdir, owner record).</summary>
     public ILockFileSystem FileSystem { get; init; } = NativeLockFileSystem.Instance;
 
     /// <summary>Test seam: the file server's clock as seen from a folder (a probe file's mtime).</summary>
@@ -57,7 +57,7 @@ internal sealed class LockService
     /// <summary>Waits for the lock (reporting the holder every few seconds) and takes it.</summary>
     public async Task<LockHandle> AcquireAsync(string target, string purpose, string subject, CancellationToken cancellationToken)
     {
-        var waiter = StartWaiting(target, subject);
+        using var waiter = StartWaiting(target, subject);
         while (true)
         {
             var handle = waiter.TryAcquire(purpose);
@@ -72,5 +72,5 @@ internal sealed class LockService
 
     /// <summary>The atomic step: mkdir the lock directory; on success this process holds the lock.</summary>
     internal LockHandle? TryCreate(string lockDir, string purpose) =>
-        NativeFs.TryCreateDirectory(lockDir) ? LockHandle.Take(lockDir, purpose, Self, Settings, FileSystem, Time, Log) : null;
+        FileSystem.TryCreateDirectory(lockDir) ? LockHandle.Take(lockDir, purpose, Self, Settings, FileSystem, Time, Log) : null;
 }

@@ -4,6 +4,8 @@ namespace RepoLock.Core.Locking;
 internal sealed record LockSettings
 {
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromMilliseconds(200);
+    public static readonly TimeSpan DefaultMaxPollInterval = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan DefaultObserveInterval = TimeSpan.FromSeconds(3);
     public static readonly TimeSpan DefaultReportInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan DefaultLeaseInterval = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan DefaultLeaseGrace = TimeSpan.FromSeconds(15);
@@ -18,7 +20,23 @@ internal sealed record LockSettings
     /// <summary>How often a holder refreshes its lock's mtime. Default: StaleAge/2, at most 10 s.</summary>
     public TimeSpan? Heartbeat { get; init; }
 
+    /// <summary>A waiter's first pause before it tries a held lock again; the pauses then grow to <see cref="MaxPollInterval"/>.</summary>
     public TimeSpan PollInterval { get; init; } = DefaultPollInterval;
+
+    /// <summary>
+    /// A waiter's longest pause between two tries of a held lock (one mkdir each): what a long wait costs the file server, and how late a
+    /// waiter on another machine notices a release (one on this machine is woken by the kernel). OpenFn's own engine polls every 2 s.
+    /// </summary>
+    public TimeSpan MaxPollInterval { get; init; } = DefaultMaxPollInterval;
+
+    /// <summary>
+    /// How often a waiter looks at who holds the lock (a stat and a read of the owner record) to judge the holder's lease and stale age.
+    /// A holder renews its lease every 2 s and is judged dead after 15 s unrenewed; a waiter also looks exactly when a watched lease runs out.
+    /// </summary>
+    public TimeSpan ObserveInterval { get; init; } = DefaultObserveInterval;
+
+    /// <summary>Let the kernel wake a waiter when its lock changes on this machine (<see cref="LockFolderWatch"/>); false polls only.</summary>
+    public bool Notifications { get; init; } = true;
 
     /// <summary>How often a waiter tells the user who holds the lock.</summary>
     public TimeSpan ReportInterval { get; init; } = DefaultReportInterval;

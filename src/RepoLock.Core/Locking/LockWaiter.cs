@@ -7,13 +7,42 @@ namespace RepoLock.Core.Locking;
 /// One waiter's patience for one lock. It owns everything a wait needs: the attempts, what it has watched of the lock (its
 /// <see cref="StaleWatch"/>), the last holder it saw, the decision to break a lock, the periodic "held by" report and the timeout.
 /// </summary>
-internal sealed class LockWaiter
+/// <remarks>
+/// <para>A wait is quiet on the file server, because hundreds of agents may wait on one export at once. Each attempt is one <c>mkdir</c>,
+/// made again after pauses that grow from <see cref="LockSettings.PollInterval"/> to <see cref="LockSettings.MaxPollInterval"/>
+/// (<see cref="PollSchedule"/>). What the lock is (a <c>statx</c> of its directory and a read of its owner record) is observed at the
+/// lease's own pace, every <see cref="LockSettings.ObserveInterval"/>, and exactly when a watched lease would run out, so a dead holder on
+/// another machine is still taken over within its grace plus one observation. "Did the peer finish?" is asked of the repo only when the lock
+/// was released, changed hands or changed on this machine (<see cref="ShouldCheckPeer"/>).</para>
+/// <para>Between attempts the waiter listens to this machine's kernel (<see cref="LockFolderWatch"/>), so a release here wakes it at
+/// once; and while the holder is a process on this machine, it asks the kernel every <see cref="LivenessInterval"/> whether that process
+/// still runs (no file-server call), so a killed local holder is taken over in well under a second.</para>
+/// </remarks>
+internal sealed class LockWaiter : IDisposable
 {
+    /// <summary>How often a waiter asks the kernel whether a holder on this machine still runs (kill(pid, 0); nothing on the repo).</summary>
+    internal static readonly TimeSpan LivenessInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>However quiet the lock looks, "did the peer finish?" is asked at least this often.</summary>
+    internal static readonly TimeSpan PeerCheckEvery = TimeSpan.FromSeconds(30);
+
     private readonly LockService _service;
     private readonly string _subject;
     private readonly StaleWatch _watch;
+    private readonly PollSchedule _polls;
+    private readonly long _origin;
+    private LockFolderWatch? _folderWatch;
+    private bool _folderWatchTried;
     private long? _waitingSince;
     private TimeSpan _nextReport;
+    private TimeSpan _attemptDue;
+    private TimeSpan? _observeDue;
+    private bool _observeNow = true;
+    private (ulong Dev, ulong Ino, string? Nonce)? _lastSeen;
+    private (int Pid, string Start)? _localHolder;
+    private bool _localHolderGone;
+    private bool _peerCheckDue = true;
+    private TimeSpan? _lastPeerCheck;
 
     internal LockWaiter(LockService service, string lockDir, string subject)
     {
@@ -21,6 +50,8 @@ internal sealed class LockWaiter
         LockDir = lockDir;
         _subject = subject;
         _watch = new StaleWatch(service.Time, service.ServerClock);
+        _polls = new PollSchedule(service.Settings.PollInterval, service.Settings.MaxPollInterval);
+        _origin = service.Time.GetTimestamp();
         _nextReport = service.Settings.ReportInterval;
     }
 
@@ -30,7 +61,15 @@ internal sealed class LockWaiter
 
     private LockSettings Settings => _service.Settings;
 
-    /// <summary>One non-blocking attempt: take the lock, or break it if its holder is judged gone and take it. Null while a live holder has it.</summary>
+    private ILockFileSystem FileSystem => _service.FileSystem;
+
+    /// <summary>Time since this waiter was made, on the waiter's monotonic clock.</summary>
+    private TimeSpan Now => _service.Time.GetElapsedTime(_origin);
+
+    /// <summary>
+    /// One non-blocking attempt: take the lock, or break it if its holder is judged gone and take it. Null while a live holder has it.
+    /// Always one <c>mkdir</c>; the lock is looked at more closely only when an observation is due.
+    /// </summary>
     public LockHandle? TryAcquire(string purpose)
     {
         for (var attempt = 0; attempt < 3; attempt++)
@@ -40,13 +79,24 @@ internal sealed class LockWaiter
                 return handle;
             }
 
-            // Fresh reads: statx asks the server (not the attribute cache), and opening the record revalidates it (close-to-open).
-            if (NativeFs.Stat(LockDir) is not { } stamp)
+            var now = Now;
+            if (attempt == 0 && !_observeNow && !_localHolderGone && _observeDue is { } due && now < due)
             {
+                break; // held, as last observed: the lease is observed at its own pace, not on every attempt
+            }
+
+            _observeNow = false;
+
+            // Fresh reads: statx asks the server (not the attribute cache), and opening the record revalidates it (close-to-open).
+            if (FileSystem.Stat(LockDir) is not { } stamp)
+            {
+                _peerCheckDue = true;
                 continue; // released between our mkdir and stat: try again at once
             }
 
-            var owner = LockOwnerRecord.TryRead(LockDir, out var recordText);
+            var recordText = FileSystem.ReadOwnerRecord(LockDir);
+            var owner = LockOwnerRecord.Parse(recordText);
+            NoteHolder(stamp, owner);
             var folder = Path.GetDirectoryName(LockDir)!;
 
             // Between probes a waiter estimates the server's clock; an estimate may only say "not yet": a break is decided on a fresh probe.
@@ -60,9 +110,10 @@ internal sealed class LockWaiter
             }
 
             LastHolder = new LockHolderInfo(LockDir, owner, stamp.Mtime, serverNow);
+            _observeDue = now + _watch.NextLook(Settings.ObserveInterval, Settings.StaleAge, owner, stamp, recordText, serverNow);
             if (reason is null)
             {
-                return null;
+                break;
             }
 
             if (StaleLock.TryBreak(LockDir, stamp, recordText, _service.Log))
@@ -71,7 +122,48 @@ internal sealed class LockWaiter
             }
         }
 
+        var pause = _polls.Next();
+        _attemptDue = Now + pause;
+        if (_observeDue is { } observe && observe < _attemptDue)
+        {
+            _attemptDue = observe;
+        }
+
         return null;
+    }
+
+    /// <summary>
+    /// Whether "did the peer finish?" is worth asking the repo now: at the start of a wait, once the lock was released, changed hands or
+    /// changed on this machine, and at least every <see cref="PeerCheckEvery"/>. A true answer is used up by asking.
+    /// </summary>
+    public bool ShouldCheckPeer()
+    {
+        var now = Now;
+        var due = _peerCheckDue || (_folderWatch?.HasChange ?? false) || _lastPeerCheck is not { } last || now - last >= PeerCheckEvery;
+        if (due)
+        {
+            _peerCheckDue = false;
+            _lastPeerCheck = now;
+        }
+
+        return due;
+    }
+
+    /// <summary>Remembers who holds the lock; a new lock directory or a new acquisition in the record means it changed hands.</summary>
+    private void NoteHolder(DirStamp stamp, LockOwnerRecord? owner)
+    {
+        var seen = (stamp.Dev, stamp.Ino, owner?.Nonce);
+        if (_lastSeen is { } last && last != seen)
+        {
+            _peerCheckDue = true;
+            _localHolderGone = false;
+            _polls.Restart(); // a new hold may be a short one (a peer that finds the adaptor installed)
+        }
+
+        _lastSeen = seen;
+        _localHolder = Settings.FastRecovery && owner is not null && owner.MachineId == _service.Self.MachineId
+            ? (owner.ProcessId, owner.ProcessStart)
+            : null;
     }
 
     /// <summary>Why the lock may be broken, or null while its holder may be alive.</summary>
@@ -123,7 +215,10 @@ internal sealed class LockWaiter
         return null;
     }
 
-    /// <summary>Waits one poll interval; reports the holder every few seconds; throws RL2001 past the timeout.</summary>
+    /// <summary>
+    /// Waits until the next attempt is due, or less: until the lock changes on this machine, or a holder on this machine is found gone.
+    /// Reports the holder every few seconds; throws RL2001 past the timeout.
+    /// </summary>
     public async Task PauseAsync(CancellationToken cancellationToken)
     {
         var time = _service.Time;
@@ -146,8 +241,51 @@ internal sealed class LockWaiter
             throw Errors.Timeout(_subject, LockDir, HolderText, waited);
         }
 
-        await Task.Delay(Settings.PollInterval, time, cancellationToken).ConfigureAwait(false);
+        if (!_folderWatchTried && Settings.Notifications)
+        {
+            _folderWatchTried = true;
+            _folderWatch = LockFolderWatch.TryStart(LockDir, _service.Log);
+        }
+
+        var until = _attemptDue;
+        var timeoutAt = Now + (Settings.Timeout - waited);
+        if (timeoutAt < until)
+        {
+            until = timeoutAt;
+        }
+
+        while (Now < until)
+        {
+            // Whole milliseconds, rounded up: timers count in milliseconds, and a sub-millisecond delay that fires at once would spin.
+            var step = TimeSpan.FromMilliseconds(Math.Ceiling((until - Now).TotalMilliseconds));
+            var local = _localHolderGone ? null : _localHolder;
+            if (local is not null && step > LivenessInterval)
+            {
+                step = LivenessInterval;
+            }
+
+            if (await LockFolderWatch.SleepAsync(_folderWatch, step, _service.Time, cancellationToken).ConfigureAwait(false))
+            {
+                _observeNow = true; // the lock's entry changed on this machine: a release, a new holder or a break
+                _peerCheckDue = true;
+                _folderWatch?.TakeChange();
+                _polls.Restart();
+                return;
+            }
+
+            if (local is { } l && !MachineIdentity.IsProcessAlive(l.Pid, l.Start))
+            {
+                // The holder on this machine is gone: judge the lock now, and at every attempt until it is broken (the fast path waits until
+                // the lock is a second old), with short pauses again.
+                _localHolderGone = true;
+                _polls.Restart();
+                return;
+            }
+        }
     }
+
+    /// <summary>Stops listening for changes of the lock (the waiter's only resource).</summary>
+    public void Dispose() => _folderWatch?.Dispose();
 
     private string HolderText => LastHolder?.Describe() ?? "another process";
 }

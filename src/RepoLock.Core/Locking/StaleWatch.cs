@@ -5,18 +5,23 @@ namespace RepoLock.Core.Locking;
 /// <summary>
 /// A waiter's view of time for one lock: since when (by the waiter's monotonic clock) the lock's mtime has stayed the same; since when the
 /// lock directory (device, inode, mtime) and its owner record (byte for byte) have both stayed the same, which judges a lease; and the file
-/// server's clock as the local clock plus the offset the last probe measured. Probing costs a create, a stat and a delete on the
-/// shared volume, so a waiter probes every few seconds, not on every poll.
+/// server's clock as the last probe's reading plus the time elapsed since on the waiter's monotonic clock (so a step of the local wall clock
+/// cannot move it). Probing costs a create, a stat and a delete on the shared volume, so a waiter probes once a minute, not on every
+/// observation: clocks drift apart by well under a millisecond a minute, and an estimate may only say "not yet" (a break is decided on a
+/// fresh probe).
 /// </summary>
 internal sealed class StaleWatch
 {
-    private static readonly TimeSpan ReprobeEvery = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan ReprobeEvery = TimeSpan.FromSeconds(60);
+
+    /// <summary>The soonest a rule's due time brings the next look (see <see cref="NextLook"/>).</summary>
+    private static readonly TimeSpan MinimumLook = TimeSpan.FromMilliseconds(250);
     private readonly TimeProvider _time;
     private readonly Func<string, DateTime?> _probe;
     private long? _since;
     private long? _probedAt;
     private DateTime _mtime;
-    private TimeSpan? _offset;
+    private DateTime? _probedServerNow;
     private long? _leaseSince;
     private DirStamp _leaseStamp;
     private string? _leaseRecord;
@@ -27,9 +32,9 @@ internal sealed class StaleWatch
         _probe = probe;
     }
 
-    /// <summary>The server's clock from the last probe's offset, or null when a probe is due.</summary>
+    /// <summary>The server's clock from the last probe and the monotonic time since, or null when a probe is due.</summary>
     public DateTime? EstimateServerNow() =>
-        _offset is { } offset && _probedAt is { } at && _time.GetElapsedTime(at) < ReprobeEvery ? LocalNow + offset : null;
+        _probedServerNow is { } server && _probedAt is { } at && _time.GetElapsedTime(at) is var since && since < ReprobeEvery ? server + since : null;
 
     /// <summary>Reads the server's clock now (a probe file in <paramref name="folder"/>); null if the folder cannot be written.</summary>
     public DateTime? Probe(string folder)
@@ -37,7 +42,7 @@ internal sealed class StaleWatch
         var now = _probe(folder);
         if (now is { } n)
         {
-            _offset = n - LocalNow;
+            _probedServerNow = n;
             _probedAt = _time.GetTimestamp();
         }
 
@@ -72,5 +77,36 @@ internal sealed class StaleWatch
         return _time.GetElapsedTime(_leaseSince.Value);
     }
 
-    private DateTime LocalNow => _time.GetUtcNow().UtcDateTime;
+    /// <summary>
+    /// When to look at the lock next: after <paramref name="interval"/>, or sooner, exactly when a rule could first judge it breakable (a
+    /// watched lease runs out, the lock reaches the stale age), so looking less often never delays a takeover. Call it after judging the
+    /// same state (its clocks run on).
+    /// </summary>
+    public TimeSpan NextLook(TimeSpan interval, TimeSpan staleAge, LockOwnerRecord? owner, DirStamp stamp, string? recordText, DateTime? serverNow)
+    {
+        var next = interval;
+        void NoLaterThan(TimeSpan left)
+        {
+            if (left > TimeSpan.Zero && left < next)
+            {
+                // A rule already past its time did not apply (another condition of it is not met): it sets no time. One due within
+                // moments waits a little: a whole-second server clock can keep a rule "a millisecond away" for up to a second.
+                next = left > MinimumLook ? left : MinimumLook;
+            }
+        }
+
+        var justAfter = TimeSpan.FromMilliseconds(1); // the stale-age rules are strict: "more than"
+        if (owner?.LeaseGrace is { } grace && stamp.HasIdentity && owner.Describes(stamp.Mtime, staleAge))
+        {
+            NoLaterThan(grace - LeaseUnchangedFor(stamp, recordText));
+        }
+
+        if (serverNow is { } n)
+        {
+            NoLaterThan(staleAge - (n - stamp.Mtime) + justAfter);
+        }
+
+        NoLaterThan(staleAge - UnchangedFor(stamp.Mtime) + justAfter);
+        return next;
+    }
 }

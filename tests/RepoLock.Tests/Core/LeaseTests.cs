@@ -44,21 +44,18 @@ public sealed class LeaseTests : IDisposable
         return record;
     }
 
-    /// <summary>Polls as a waiter does for <paramref name="span"/> of fake time; <paramref name="eachPoll"/> plays the holder.</summary>
-    private async Task<LockHandle?> WatchAsync(LockWaiter waiter, TimeSpan span, Action? eachPoll = null)
+    /// <summary>Polls as a waiter does for <paramref name="span"/> of fake time; <paramref name="holder"/> plays the holder every 100 ms.</summary>
+    private async Task<LockHandle?> WatchAsync(LockWaiter waiter, TimeSpan span, Action? holder = null)
     {
         var start = _time.GetTimestamp();
         while (_time.GetElapsedTime(start) < span)
         {
-            eachPoll?.Invoke();
             if (waiter.TryAcquire("test") is { } handle)
             {
                 return handle;
             }
 
-            var pause = waiter.PauseAsync(CancellationToken.None);
-            _time.Advance(Poll);
-            await pause;
+            await waiter.PauseAsync(_time, holder);
         }
 
         return null;
@@ -83,11 +80,12 @@ public sealed class LeaseTests : IDisposable
     {
         var record = PlantForeignHolder();
         var lockDir = LockService.LockDirFor(Target);
-        var polls = 0;
+        var renewedAt = _time.GetTimestamp();
         void Renew()
         {
-            if (polls++ % 2 == 0)
+            if (_time.GetElapsedTime(renewedAt) >= TimeSpan.FromSeconds(2))
             {
+                renewedAt = _time.GetTimestamp();
                 record = record with { LeaseCounter = record.LeaseCounter + 1 };
                 record.Write(lockDir);
             }

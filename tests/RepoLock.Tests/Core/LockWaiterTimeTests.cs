@@ -33,7 +33,7 @@ public class LockWaiterTimeTests : IDisposable
         return lockDir;
     }
 
-    /// <summary>Polls as a waiter does, moving the fake clock one poll interval each time, until the lock is taken or the wait throws.</summary>
+    /// <summary>Polls as a waiter does, the fake clock moving through each pause, until the lock is taken or the wait throws.</summary>
     private static async Task<(LockHandle? Handle, TimeSpan Waited)> WaitAsync(LockWaiter waiter, FakeTimeProvider time, TimeSpan limit)
     {
         var start = time.GetTimestamp();
@@ -44,9 +44,7 @@ public class LockWaiterTimeTests : IDisposable
                 return (handle, time.GetElapsedTime(start));
             }
 
-            var pause = waiter.PauseAsync(CancellationToken.None);
-            time.Advance(Poll);
-            await pause;
+            await waiter.PauseAsync(time);
         }
 
         return (null, time.GetElapsedTime(start));
@@ -134,14 +132,15 @@ public class LockWaiterTimeTests : IDisposable
         var lockDir = ForeignLock(DateTime.UtcNow);
         var waiter = Service(time, staleAge: TimeSpan.FromSeconds(300), timeout: TimeSpan.FromMinutes(10), Probe).StartWaiting(Target, "x");
 
-        var (none, _) = await WaitAsync(waiter, time, TimeSpan.FromSeconds(9));
+        var (none, _) = await WaitAsync(waiter, time, TimeSpan.FromSeconds(119));
         Assert.Null(none);
-        Assert.InRange(probes, 2, 3); // one probe every 5 s of waiting, not one per poll
+        Assert.InRange(probes, 2, 3); // one probe a minute of waiting, not one per poll or per observation
 
-        // The server's clock jumps past the stale age (the estimate, local time + offset, cannot know): the next poll's fresh probe sees it.
+        // The server's clock jumps past the stale age (the estimate, the last probe + monotonic time since, cannot know): the next
+        // observation after a minute probes afresh and sees it.
         serverNow += TimeSpan.FromSeconds(301);
         var before = probes;
-        time.Advance(TimeSpan.FromSeconds(5));
+        time.Advance(StaleWatch.ReprobeEvery);
         using var handle = waiter.TryAcquire("test");
         Assert.NotNull(handle);
         Assert.True(probes > before);

@@ -13,6 +13,10 @@ public sealed class LeaseRecoveryTests : IDisposable
 {
     private static readonly TimeSpan Stale = TimeSpan.FromSeconds(300);
     private static readonly TimeSpan Grace = LockSettings.DefaultLeaseGrace;
+
+    /// <summary>How long a live holder is watched: past its grace by more than one observation and one poll, so a waiter that would judge it
+    /// dead on the lease's clock has had every chance to.</summary>
+    private static readonly TimeSpan Alive = Grace + LockSettings.DefaultObserveInterval + LockSettings.DefaultMaxPollInterval;
     private static readonly TimeSpan Step = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan TakeoverBound = TimeSpan.FromSeconds(60); // the target is ~15 s; generous for a loaded 2-core machine
 
@@ -36,16 +40,16 @@ public sealed class LeaseRecoveryTests : IDisposable
 
         using var waiter = HostLocks.Hold(Target, Stale);
         await waiter.WaitForLineAsync($"is held by {record.Host} process {record.ProcessId}", Step);
-        var takenWhileAlive = await waiter.PrintsWithinAsync("LOCKED", Grace * 2); // a live holder outlasts its grace twice over
+        var takenWhileAlive = await waiter.PrintsWithinAsync("LOCKED", Alive); // a live holder outlasts its grace
         var renewals = LockOwnerRecord.TryRead(Target + ".lock")!.LeaseCounter - record.LeaseCounter;
         foreign.Kill();
         var killedAt = DateTime.UtcNow;
         var takenAt = await waiter.SeenAtAsync("LOCKED", TakeoverBound);
 
         var takeover = takenAt - killedAt;
-        _output.WriteLine($"RepoLock holder in another PID namespace, stale age 300 s, lease 2 s / {Grace.TotalSeconds} s: alive for {(Grace * 2).TotalSeconds} s of waiting ({renewals} renewals), never taken; killed -> taken over in {takeover.TotalSeconds:0.00} s");
+        _output.WriteLine($"RepoLock holder in another PID namespace, stale age 300 s, lease 2 s / {Grace.TotalSeconds} s: alive for {Alive.TotalSeconds} s of waiting ({renewals} renewals), never taken; killed -> taken over in {takeover.TotalSeconds:0.00} s");
         Assert.False(takenWhileAlive, waiter.Output);
-        Assert.True(renewals >= 5, $"only {renewals} renewals in {(Grace * 2).TotalSeconds} s");
+        Assert.True(renewals >= 5, $"only {renewals} renewals in {Alive.TotalSeconds} s");
         Assert.InRange(takeover, Grace - TimeSpan.FromSeconds(3), TakeoverBound); // its last renewal was up to 2 s before the kill
         Assert.Contains("has not renewed its lease for 15 s", waiter.Output);
         await waiter.ReleaseAsync();

@@ -13,6 +13,10 @@ public sealed class SharedMountLeaseTests : IClassFixture<SshfsPair>, IDisposabl
 {
     private static readonly TimeSpan Stale = TimeSpan.FromSeconds(300);
     private static readonly TimeSpan Grace = LockSettings.DefaultLeaseGrace;
+
+    /// <summary>How long a live holder is watched: past its grace by more than one observation and one poll, so a waiter that would judge it
+    /// dead on the lease's clock has had every chance to.</summary>
+    private static readonly TimeSpan Alive = Grace + LockSettings.DefaultObserveInterval + LockSettings.DefaultMaxPollInterval;
     private static readonly TimeSpan Step = TimeSpan.FromSeconds(60);
 
     private readonly SshfsPair _mounts;
@@ -51,12 +55,12 @@ public sealed class SharedMountLeaseTests : IClassFixture<SshfsPair>, IDisposabl
         using var waiter = HostLocks.Hold(Path.Combine(_mounts.Mount2, _folder, ".locks", "adaptor.lock"), Stale);
         await waiter.WaitForLineAsync("is held by", Step);
 
-        var takenWhileAlive = await waiter.PrintsWithinAsync("LOCKED", Grace * 2);
+        var takenWhileAlive = await waiter.PrintsWithinAsync("LOCKED", Alive);
         holder.Kill();
         var killedAt = DateTime.UtcNow;
         var takenAt = await waiter.SeenAtAsync("LOCKED", TimeSpan.FromSeconds(60));
 
-        _output.WriteLine($"sshfs, RepoLock holder in another PID namespace on mount 1, waiter on mount 2, stale age 300 s: alive {(Grace * 2).TotalSeconds} s, never taken; killed -> taken over in {(takenAt - killedAt).TotalSeconds:0.00} s ({SshfsPair.CacheSeconds} s sshfs cache)");
+        _output.WriteLine($"sshfs, RepoLock holder in another PID namespace on mount 1, waiter on mount 2, stale age 300 s: alive {Alive.TotalSeconds} s, never taken; killed -> taken over in {(takenAt - killedAt).TotalSeconds:0.00} s ({SshfsPair.CacheSeconds} s sshfs cache)");
         Assert.False(takenWhileAlive, waiter.Output);
         Assert.DoesNotContain(ErrorCodes.LockLost, holder.Output);
         Assert.Contains("has not renewed its lease", waiter.Output);

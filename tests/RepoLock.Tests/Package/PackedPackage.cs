@@ -21,9 +21,14 @@ public sealed class PackedPackage : IDisposable
         NuGetPackages = _dir.Combine("nuget-packages");
         Directory.CreateDirectory(NuGetPackages);
 
-        // Its own artifacts folder: the pack neither reads nor overwrites the bin/obj of the build that runs these tests.
+        // Its own artifacts folder: the pack neither reads nor overwrites the bin/obj of the build that runs these tests. NUGET_PACKAGES is
+        // the machine's package folder without a trailing slash, as GitHub Actions' caching recipe sets it: the pack must not mind.
         var project = Path.Combine(TestPaths.RepoRoot, "src", "RepoLock.Tasks", "RepoLock.Tasks.csproj");
-        var (code, output) = Dotnet(TestPaths.RepoRoot, null, "pack", project, "-c", "Release", $"-p:Version={Version}", "-o", Feed,
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } set
+            ? set
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var noSlash = new Dictionary<string, string?> { ["NUGET_PACKAGES"] = Path.TrimEndingDirectorySeparator(packages) };
+        var (code, output) = Dotnet(TestPaths.RepoRoot, noSlash, "pack", project, "-c", "Release", $"-p:Version={Version}", "-o", Feed,
             "--artifacts-path", _dir.Combine("artifacts"), "-tl:off");
         Nupkg = Path.Combine(Feed, $"RepoLock.Tasks.{Version}.nupkg");
         if (code != 0 || !File.Exists(Nupkg))
