@@ -130,7 +130,7 @@ internal sealed partial class DependencyClosure
 
     private void CheckVersion(string dependent, string name, string range, string found)
     {
-        var version = Read(found)?["version"]?.GetValue<string>() ?? "";
+        var version = Read(found)?["version"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : ""; // a number or an object is "no version"
         if (NpmRange.Satisfies(range, version) == false)
         {
             throw Errors.BundleVersionConflict(_adaptor, Relative(dependent), name, range, version, Relative(found));

@@ -130,9 +130,10 @@ internal sealed class AdaptorInstaller
             CheckPackage(_layout.AdaptorDir(spec.Alias), spec, _layout.NodeModules);
             DependencyClosure.Resolve(_layout.Root, _layout.AdaptorDir(spec.Alias), spec.ToString());
         }
-        catch (RepoLockException e)
+        catch (Exception e) when (e is RepoLockException or InvalidOperationException or FormatException or OverflowException or ArgumentException)
         {
-            _log.Detail($"RepoLock: {spec}: the folder a stock install left is not complete ({e.Message}); it is replaced.");
+            // Not provably complete (a dependency missing, or a package.json that cannot be judged): replaced, never adopted.
+            _log.Detail($"RepoLock: {spec}: the folder found without a sentinel is not provably complete ({e.Message}); it is replaced.");
             return false;
         }
 
