@@ -258,6 +258,13 @@ public sealed class RepoMaintenance
             }
         }
 
+        var listing = _layout.DigestListingPath(alias);
+        if (door.Look(listing) is { } judgedListing)
+        {
+            held.ThrowIfLost(alias);
+            door.RemoveJudged(listing, judgedListing, stillRemovable: () => door.Look(sentinel) is null); // never leave it orphaned
+        }
+
         await RepoManifest.RemoveAsync(_layout, _locks, alias, cancellationToken).ConfigureAwait(false);
         var folder = _layout.AdaptorDir(alias);
         if (door.Look(folder) is { } judgedFolder)
@@ -267,6 +274,6 @@ public sealed class RepoMaintenance
             door.RemoveJudged(folder, judgedFolder, staging.Trash, stillRemovable: () => door.Look(sentinel) is null);
         } // disposing the staging folder deletes what was moved aside
 
-        _log.Info($"RepoLock: removed {alias} (sentinel, manifest entry, folder).");
+        _log.Info($"RepoLock: removed {alias} (sentinel, listing, manifest entry, folder).");
     }
 }
