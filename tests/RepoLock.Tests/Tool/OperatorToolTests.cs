@@ -226,4 +226,25 @@ public sealed class OperatorToolTests
         Assert.Equal(RegularFileBytes(repo), statusAfter["space"]!["total"]!.GetValue<long>());
         Assert.Equal([Alias(Beta, "1.2.0")], RepoState.AssertConsistent(layout));
     }
+
+    [SkippableFact]
+    public async Task Verify_fix_on_a_mount_that_caches_absence_leaves_an_adaptor_a_peer_installed_meanwhile_untouched()
+    {
+        using var mounts = new SshfsPair("entry_timeout=1,negative_timeout=90,attr_timeout=1");
+        Prerequisite.SkipUnlessAvailable(mounts.SkipReason);
+        var peerSide = new RepoLayout(Path.Combine(mounts.Mount1, "repo"));
+        Directory.CreateDirectory(peerSide.Root);
+        File.WriteAllText(peerSide.ManifestPath, "{\"name\":\"openfn-repo\",\"private\":true,\"dependencies\":{}}");
+        var agentSide = new RepoLayout(Path.Combine(mounts.Mount2, "repo")); // only now: its first lookup would cache the repo's absence
+        var alias = Alias(Beta, "1.2.0");
+        await Poll.UntilAsync(() => File.Exists(agentSide.ManifestPath), TimeSpan.FromSeconds(30), "the agent's mount shows the repo");
+        Assert.False(File.Exists(agentSide.AdaptorManifest(alias))); // the agent's mount now caches "absent" for node_modules for 90 s
+
+        await _fixture.InstallAsync(peerSide, $"{Beta}@1.2.0"); // a peer agent installs it meanwhile
+        var (fixing, report) = await Tool.RunJsonAsync(null, "verify", "--fix", "--repo", agentSide.Root);
+
+        Assert.True(fixing.ExitCode == 0, fixing.Output);
+        Assert.Empty(report["problems"]!.AsArray());
+        Assert.Equal([alias], RepoState.AssertConsistent(peerSide));
+    }
 }
