@@ -234,7 +234,8 @@ public sealed class OperatorToolTests
         Prerequisite.SkipUnlessAvailable(mounts.SkipReason);
         var peerSide = new RepoLayout(Path.Combine(mounts.Mount1, "repo"));
         Directory.CreateDirectory(peerSide.Root);
-        File.WriteAllText(peerSide.ManifestPath, "{\"name\":\"openfn-repo\",\"private\":true,\"dependencies\":{}}");
+        var listed = new JsonObject { ["name"] = "openfn-repo", ["private"] = true, ["dependencies"] = new JsonObject { [Alias(Beta, "1.2.0")] = $"npm:{Beta}@1.2.0" } };
+        File.WriteAllText(peerSide.ManifestPath, listed.ToJsonString()); // listed already: the install leaves the manifest as it is
         var agentSide = new RepoLayout(Path.Combine(mounts.Mount2, "repo")); // only now: its first lookup would cache the repo's absence
         var alias = Alias(Beta, "1.2.0");
         await Poll.UntilAsync(() => File.Exists(agentSide.ManifestPath), TimeSpan.FromSeconds(30), "the agent's mount shows the repo");
