@@ -186,6 +186,20 @@ public sealed class RepoInspector
         return name == "openfn-repo" ? manifest : throw Errors.NotARepo(_layout.Root, $"its package.json is named '{name ?? "(no name)"}', not openfn-repo");
     }
 
+    /// <summary>
+    /// What nothing would need once the adaptors in <paramref name="plan"/> are gone (a prune's dry run): the leftovers of
+    /// <paramref name="status"/>, with packages judged again as if those adaptor folders were not there.
+    /// </summary>
+    public IReadOnlyList<RepoLeftover> LeftoversAfter(IReadOnlyCollection<AdaptorInfo> plan, RepoStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(status);
+        var going = plan.Select(a => a.Alias).ToHashSet(StringComparer.Ordinal);
+        return RepoLeftovers.Find(_layout, RepoScan.FolderAliases(_layout).Where(a => !going.Contains(a)).ToList(), status.Locks, _settings.StaleAge).Found
+            .Where(l => l.Kind != RepoLeftoverKind.Listing || !going.Any(a => l.Path == _layout.DigestListingPath(a)))
+            .ToList();
+    }
+
     /// <summary>What nothing needs now, judged from fresh listings (<see cref="RepoLeftovers"/>).</summary>
     internal IReadOnlyList<RepoLeftover> Leftovers() =>
         RepoLeftovers.Find(_layout, RepoScan.FolderAliases(_layout).ToList(), Locks(), _settings.StaleAge).Found;

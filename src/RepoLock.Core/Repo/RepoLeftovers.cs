@@ -11,9 +11,9 @@ namespace RepoLock.Core.Repo;
 /// What nothing in a repo needs, one rule for <c>status</c>, <c>prune</c> and <c>verify --fix</c>:
 /// <list type="bullet">
 /// <item><b>Packages</b> in <c>node_modules</c> outside every adaptor folder (a Node worker's root <c>npm install</c> hoists them there)
-/// that no adaptor folder's dependency closure needs: the bundle's rule (<see cref="DependencyClosure.Packages"/>), widened by name (a
-/// package any package of a closure asks for by name is kept wherever it resolves, so a lookup a client cache answers "absent" never
-/// makes a needed package look unneeded). Every adaptor folder counts, installed or not, stock installs included. Not judged at all
+/// that no adaptor folder's dependency closure needs: the bundle's rule (<see cref="DependencyClosure.Packages"/>), and again with every
+/// name a package of a closure asks for looked up in fresh listings (Node's lookup from the asking package up to the root), so a lookup a
+/// client cache answers "absent" never makes a needed package look unneeded. Every adaptor folder counts, installed or not, stock installs included. Not judged at all
 /// while any lock is held and not judged dead: a root install may be placing packages.</item>
 /// <item><b>Listings</b> (<c>.sentinels/&lt;alias&gt;.files</c>) whose sentinel is gone and whose alias is not locked.</item>
 /// <item><b>Owner records</b> (<c>&lt;lock dir&gt;.owner.json</c>) whose lock directory is gone, untouched for the stale age by the file
@@ -96,9 +96,9 @@ internal static class RepoLeftovers
                 }
             }
 
-            foreach (var name in AskedFor(package).Where(asked.Add))
+            foreach (var name in AskedFor(package).Where(n => topLevel.ContainsKey(n) && !needed.Contains(n) && asked.Add($"{package}\n{n}")))
             {
-                if (topLevel.TryGetValue(name, out var dir) && needed.Add(name))
+                if (ResolvesAtTop(layout, package, name) && topLevel.TryGetValue(name, out var dir) && needed.Add(name))
                 {
                     foreach (var inner in DependencyClosure.Packages(layout.Root, dir))
                     {
@@ -149,6 +149,23 @@ internal static class RepoLeftovers
         var parts = package[(layout.NodeModules.Length + 1)..].Split(Path.DirectorySeparatorChar);
         var name = parts[0].StartsWith('@') && parts.Length > 1 ? $"{parts[0]}/{parts[1]}" : parts[0];
         return RepoScan.TryParseAlias(name) is null ? name : null;
+    }
+
+    /// <summary>
+    /// Node's lookup of <paramref name="name"/> from <paramref name="package"/>, each candidate looked for in fresh listings: true when no
+    /// folder between the package and the repo root has it, so the one in the repo's <c>node_modules</c> is what Node loads.
+    /// </summary>
+    private static bool ResolvesAtTop(RepoLayout layout, string package, string name)
+    {
+        for (var dir = package; dir is not null && dir.Length > layout.Root.Length; dir = Path.GetDirectoryName(dir))
+        {
+            if (Path.GetFileName(dir) != "node_modules" && layout.Door.Look(Path.Combine(dir, "node_modules", name, "package.json")) is { Kind: FsKind.File })
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Every name a package asks for: dependencies, optional and peer dependencies.</summary>

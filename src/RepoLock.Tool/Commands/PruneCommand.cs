@@ -55,7 +55,7 @@ internal static class PruneCommand
             }
 
             // Leftovers judged after the adaptors went: a package only a pruned adaptor needed is one now.
-            var leftovers = dryRun ? status.Leftovers : new RepoInspector(repo, settings).Inspect().Leftovers;
+            var leftovers = dryRun ? inspector.LeftoversAfter(plan, status) : new RepoInspector(repo, settings).Inspect().Leftovers;
             var reclaimed = dryRun ? [] : maintenance.Reclaim(leftovers).Select(l => l.Path).ToHashSet(StringComparer.Ordinal);
             var leftoverRows = leftovers.Select(l => (Leftover: l, Outcome: dryRun ? "would reclaim" : reclaimed.Contains(l.Path) ? "reclaimed" : "kept: needed again or in use")).ToList();
 
