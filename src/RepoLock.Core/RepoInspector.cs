@@ -98,6 +98,12 @@ public sealed class RepoInspector
                 $"a dead lock (held by {l.Holder}: {l.Why}); it blocks {(l.Alias == "package.json" ? "every manifest change" : l.Alias)} until a waiter breaks it"));
         }
 
+        foreach (var l in status.Locks.Where(l => l.Verdict == LockVerdict.Unknown && l.Age is null))
+        {
+            problems.Add(new RepoProblem(RepoProblemKind.Unjudgeable, l.Alias, l.LockDir,
+                $"{ErrorCodes.RepoReadOnly}: this lock cannot be judged ({l.Why}), so {(l.Alias == "package.json" ? "the manifest" : "the adaptor")} behind it was not checked; run as a user that can write .locks"));
+        }
+
         foreach (var a in status.Adaptors.Where(a => a.LockVerdict is null or LockVerdict.Dead))
         {
             progress?.Report(a.Alias);

@@ -248,4 +248,29 @@ public sealed class OperatorToolTests
         Assert.Empty(report["problems"]!.AsArray());
         Assert.Equal([alias], RepoState.AssertConsistent(peerSide));
     }
+
+    [SkippableFact]
+    public async Task A_user_who_may_not_write_the_locks_gets_a_permission_error_from_unlock_and_verify_does_not_reassure_them()
+    {
+        Prerequisite.SkipUnlessAvailable(Environment.UserName == "root" && File.Exists("/usr/bin/setpriv") ? null : "needs root and setpriv to run the tool as another user");
+        var repo = await _fixture.FilledRepoAsync($"{Beta}@1.2.0");
+        var alias = Alias(Beta, "1.2.0");
+        var lockDir = repo.LockTarget(alias) + ".lock";
+        Directory.CreateDirectory(lockDir);
+        Directory.SetLastWriteTimeUtc(lockDir, DateTime.UtcNow.AddHours(-2)); // a Node worker's lock (no owner record), long dead
+        await ChildProcess.RunAsync("chmod", ["-R", "a+rX", repo.Root, Path.GetDirectoryName(Path.GetDirectoryName(Tool.Command)!)!], "/", null, Patience);
+        var env = new Dictionary<string, string?> { ["HOME"] = "/tmp", ["DOTNET_CLI_HOME"] = "/tmp", ["REPOLOCK_REPO"] = null };
+        string[] asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", Tool.Command];
+
+        var unlock = await ChildProcess.RunAsync("setpriv", [.. asNobody, "unlock", alias, "--force", "--repo", repo.Root], "/", env, Patience);
+        var verify = await ChildProcess.RunAsync("setpriv", [.. asNobody, "verify", "--repo", repo.Root], "/", env, Patience);
+
+        Assert.True(unlock.ExitCode == 1, unlock.Output);
+        Assert.Contains(ErrorCodes.RepoReadOnly, unlock.Stderr);
+        Assert.DoesNotContain("released meanwhile", unlock.Stdout);
+        Assert.True(Directory.Exists(lockDir));
+        Assert.True(verify.ExitCode == 1, verify.Output);
+        Assert.DoesNotContain("No problems found", verify.Stdout);
+        Assert.Contains(ErrorCodes.RepoReadOnly, verify.Stdout);
+    }
 }
