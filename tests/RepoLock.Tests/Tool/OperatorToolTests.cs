@@ -207,6 +207,10 @@ public sealed class OperatorToolTests
         Assert.True(File.Exists(Path.Combine(hoisted, "package.json")), "npm hoisted the dependency to the repo's node_modules");
         var orphanListing = layout.DigestListingPath(Alias(Gamma, "1.0.0"));
         File.WriteAllText(orphanListing, "left by an older prune\n");
+        var strayRecord = layout.LockTarget(Alias(Gamma, "1.0.0")) + ".lock.owner.json";
+        Directory.CreateDirectory(Path.GetDirectoryName(strayRecord)!);
+        File.WriteAllText(strayRecord, "{\"host\":\"agent-7\"}");
+        File.SetLastWriteTimeUtc(strayRecord, DateTime.UtcNow.AddHours(-1)); // left by a forced unlock an hour ago
 
         var (before, status) = await Tool.RunJsonAsync(null, "status", "--repo", repo);
         var bytesBefore = RegularFileBytes(repo);
@@ -216,12 +220,13 @@ public sealed class OperatorToolTests
         Assert.True(before.ExitCode == 0, before.Output);
         Assert.Equal(bytesBefore, status["space"]!["total"]!.GetValue<long>());
         Assert.True(status["space"]!["packages"]!.GetValue<long>() > 0, before.Output);
-        Assert.Equal([orphanListing], status["leftovers"]!.AsArray().Select(l => l!["path"]!.GetValue<string>()));
+        Assert.Equal([orphanListing, strayRecord], status["leftovers"]!.AsArray().Select(l => l!["path"]!.GetValue<string>()));
         Assert.True(pruning.ExitCode == 0, pruning.Output);
         Assert.Equal("removed", pruned["adaptors"]!.AsArray().Single()!["outcome"]!.GetValue<string>());
         Assert.Contains(hoisted, pruned["leftovers"]!.AsArray().Where(l => l!["outcome"]!.GetValue<string>() == "reclaimed").Select(l => l!["path"]!.GetValue<string>()));
         Assert.False(Directory.Exists(hoisted));
         Assert.False(File.Exists(orphanListing));
+        Assert.False(File.Exists(strayRecord));
         Assert.Empty(statusAfter["leftovers"]!.AsArray());
         Assert.Equal(RegularFileBytes(repo), statusAfter["space"]!["total"]!.GetValue<long>());
         Assert.Equal([Alias(Beta, "1.2.0")], RepoState.AssertConsistent(layout));
