@@ -278,4 +278,37 @@ public sealed class OperatorToolTests
         Assert.DoesNotContain("No problems found", verify.Stdout);
         Assert.Contains(ErrorCodes.RepoReadOnly, verify.Stdout);
     }
+
+    [SkippableFact]
+    public async Task Verify_fix_and_status_leave_the_staging_folder_of_a_live_installer_on_another_machine_alone_however_old_it_looks()
+    {
+        Prerequisite.SkipUnlessAvailable(Unshare.WhyNot);
+        var spec = AdaptorSpecifier.Parse("@fixture/language-slow@1.0.0");
+        _fixture.Registry.AddPackage(spec.Name, spec.VersionText);
+        var repo = await _fixture.FilledRepoAsync($"{Beta}@1.2.0");
+        _fixture.Registry.TarballLatency = TimeSpan.FromSeconds(15); // npm works in its staging folder for a while
+        try
+        {
+            using var installer = ChildProcess.Start(Unshare.Prefix[0], [.. Unshare.Prefix[1..], "dotnet", TestPaths.TestHostDll, "install", repo.Root,
+                _fixture.Registry.Url, _fixture.NpmCache.Path, "60", "4", spec.ToString()]);
+            await Poll.UntilAsync(() => RepoState.StagingFolders(repo).Count == 1 && _fixture.Registry.TarballRequests(spec.Name) > 0, Patience,
+                "the installer in another PID namespace is downloading into its staging folder", () => installer.Output);
+            var staging = Assert.Single(RepoState.StagingFolders(repo));
+            Directory.SetLastWriteTimeUtc(staging, DateTime.UtcNow.AddHours(-2)); // older than any stale age
+
+            var (shown, status) = await Tool.RunJsonAsync(null, "status", "--stale-age", "60", "--repo", repo.Root);
+            var fixing = await Tool.RunAsync(null, "verify", "--fix", "--stale-age", "60", "--repo", repo.Root);
+            var stagingKept = Directory.Exists(staging);
+
+            Assert.True(shown.ExitCode == 0, shown.Output);
+            Assert.DoesNotContain(status["debris"]!.AsArray(), d => d!["path"]!.GetValue<string>() == staging);
+            Assert.True(stagingKept, "verify --fix removed a live installer's staging folder:\n" + fixing.Output);
+            Assert.Equal(0, await installer.WaitForExitAsync(Patience));
+            Assert.Contains(spec.Alias, RepoState.AssertConsistent(repo));
+        }
+        finally
+        {
+            _fixture.Registry.TarballLatency = TimeSpan.Zero;
+        }
+    }
 }
