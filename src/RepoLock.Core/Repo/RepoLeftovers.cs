@@ -84,6 +84,7 @@ internal static class RepoLeftovers
 
         var needed = new HashSet<string>(StringComparer.Ordinal);
         var asked = new HashSet<string>(StringComparer.Ordinal);
+        var listings = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         var queue = new Queue<string>(adaptorFolders.SelectMany(a => DependencyClosure.Packages(layout.Root, layout.AdaptorDir(a))));
         while (queue.Count > 0)
         {
@@ -98,7 +99,7 @@ internal static class RepoLeftovers
 
             foreach (var name in AskedFor(package).Where(n => topLevel.ContainsKey(n) && !needed.Contains(n) && asked.Add($"{package}\n{n}")))
             {
-                if (ResolvesAtTop(layout, package, name) && topLevel.TryGetValue(name, out var dir) && needed.Add(name))
+                if (ResolvesAtTop(layout, package, name, listings) && topLevel.TryGetValue(name, out var dir) && needed.Add(name))
                 {
                     foreach (var inner in DependencyClosure.Packages(layout.Root, dir))
                     {
@@ -152,20 +153,43 @@ internal static class RepoLeftovers
     }
 
     /// <summary>
-    /// Node's lookup of <paramref name="name"/> from <paramref name="package"/>, each candidate looked for in fresh listings: true when no
-    /// folder between the package and the repo root has it, so the one in the repo's <c>node_modules</c> is what Node loads.
+    /// Node's lookup of <paramref name="name"/> from <paramref name="package"/>, each candidate looked for in fresh listings (one listing
+    /// per <c>node_modules</c> folder per judgement, kept in <paramref name="listings"/>): true when no folder between the package and the
+    /// repo root has it, so the one in the repo's <c>node_modules</c> is what Node loads.
     /// </summary>
-    private static bool ResolvesAtTop(RepoLayout layout, string package, string name)
+    private static bool ResolvesAtTop(RepoLayout layout, string package, string name, Dictionary<string, HashSet<string>> listings)
     {
         for (var dir = package; dir is not null && dir.Length > layout.Root.Length; dir = Path.GetDirectoryName(dir))
         {
-            if (Path.GetFileName(dir) != "node_modules" && layout.Door.Look(Path.Combine(dir, "node_modules", name, "package.json")) is { Kind: FsKind.File })
+            if (Path.GetFileName(dir) != "node_modules" && Listed(layout, Path.Combine(dir, "node_modules"), name, listings))
             {
                 return false;
             }
         }
 
         return true;
+    }
+
+    /// <summary>Whether a fresh listing of <paramref name="nodeModules"/> (and of the scope folder, for a scoped name) shows a real folder <paramref name="name"/>.</summary>
+    private static bool Listed(RepoLayout layout, string nodeModules, string name, Dictionary<string, HashSet<string>> listings)
+    {
+        var slash = name.IndexOf('/', StringComparison.Ordinal);
+        var (dir, leaf) = slash < 0 ? (nodeModules, name) : (Path.Combine(nodeModules, name[..slash]), name[(slash + 1)..]);
+        if (!listings.TryGetValue(dir, out var folders))
+        {
+            try
+            {
+                folders = layout.Door.List(dir).Where(e => e.Kind == FsKind.Directory).Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+            }
+            catch (RepoLockException)
+            {
+                folders = []; // a link where a folder belongs: Node would follow it, we never do; the top-level package stays needed
+            }
+
+            listings[dir] = folders;
+        }
+
+        return folders.Contains(leaf);
     }
 
     /// <summary>Every name a package asks for: dependencies, optional and peer dependencies.</summary>
