@@ -153,9 +153,9 @@ internal static class RepoLeftovers
     }
 
     /// <summary>
-    /// Node's lookup of <paramref name="name"/> from <paramref name="package"/>, each candidate looked for in fresh listings (one listing
-    /// per <c>node_modules</c> folder per judgement, kept in <paramref name="listings"/>): true when no folder between the package and the
-    /// repo root has it, so the one in the repo's <c>node_modules</c> is what Node loads.
+    /// Node's lookup of <paramref name="name"/> from <paramref name="package"/>: true when no folder between the package and the repo root
+    /// has it, so the one in the repo's <c>node_modules</c> is what Node loads. A candidate a lookup finds is confirmed in a fresh listing
+    /// (one per folder per judgement, kept in <paramref name="listings"/>): only "present" can make a top-level package unneeded.
     /// </summary>
     private static bool ResolvesAtTop(RepoLayout layout, string package, string name, Dictionary<string, HashSet<string>> listings)
     {
@@ -175,7 +175,12 @@ internal static class RepoLeftovers
     {
         var slash = name.IndexOf('/', StringComparison.Ordinal);
         var (dir, leaf) = slash < 0 ? (nodeModules, name) : (Path.Combine(nodeModules, name[..slash]), name[(slash + 1)..]);
-        if (!listings.TryGetValue(dir, out var folders))
+        if (!Directory.Exists(Path.Combine(dir, leaf)))
+        {
+            return false; // a lookup's "absent", even a cached one, only ever keeps the top-level package: the safe side
+        }
+
+        if (!listings.TryGetValue(dir, out var folders)) // "present" decides a removal: confirmed by a fresh listing
         {
             try
             {
