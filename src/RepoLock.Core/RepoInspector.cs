@@ -60,14 +60,16 @@ public sealed class RepoInspector
         var sentinels = RepoScan.SentinelAliases(_layout).ToHashSet(StringComparer.Ordinal);
         var folders = RepoScan.FolderAliases(_layout).ToHashSet(StringComparer.Ordinal);
         var listed = RepoScan.ManifestAliases(manifest).ToHashSet(StringComparer.Ordinal);
-        var adaptors = sentinels.Union(folders).Union(listed).Union(lockOf.Keys.Where(a => RepoScan.TryParseAlias(a) is not null)).Order(StringComparer.Ordinal)
-            .Select(alias => Describe(alias, sentinels.Contains(alias), folders.Contains(alias), listed.Contains(alias), lockOf.GetValueOrDefault(alias)))
-            .ToList();
         var debris = DebrisScan.Find(_layout, _locks);
+        var (space, perAdaptor) = RepoAccounting.Of(_layout, debris);
+        var adaptors = sentinels.Union(folders).Union(listed).Union(lockOf.Keys.Where(a => RepoScan.TryParseAlias(a) is not null)).Order(StringComparer.Ordinal)
+            .Select(alias => Describe(alias, sentinels.Contains(alias), folders.Contains(alias), listed.Contains(alias), lockOf.GetValueOrDefault(alias),
+                folders.Contains(alias) ? perAdaptor.GetValueOrDefault(alias) : 0))
+            .ToList();
         var (leftovers, notJudged) = RepoLeftovers.Find(_layout, folders, locks, _settings.StaleAge);
         return new RepoStatus(_layout.Root, adaptors, locks, debris)
         {
-            Space = RepoAccounting.Of(_layout, debris),
+            Space = space,
             Leftovers = leftovers,
             PackagesNotJudged = notJudged,
         };
@@ -220,7 +222,7 @@ public sealed class RepoInspector
         return a.HasSentinel || a.HasFolder || a.Listed ? Judge(a) : [];
     }
 
-    private AdaptorInfo Describe(string alias, bool hasSentinel, bool folderListed, bool listed, LockInfo? lockHeld)
+    private AdaptorInfo Describe(string alias, bool hasSentinel, bool folderListed, bool listed, LockInfo? lockHeld, long? bytes = null)
     {
         var spec = RepoScan.TryParseAlias(alias)!;
         var sentinelPath = _layout.SentinelPath(alias);
@@ -237,7 +239,7 @@ public sealed class RepoInspector
         }
 
         var sentinel = sentinelStat is not null ? Sentinel.TryRead(_layout.Door, sentinelPath) : null;
-        return new AdaptorInfo(alias, spec.Name, spec.VersionText, RepoScan.Size(_layout, _layout.AdaptorDir(alias)),
+        return new AdaptorInfo(alias, spec.Name, spec.VersionText, bytes ?? RepoScan.Size(_layout, _layout.AdaptorDir(alias)),
             sentinel?.InstalledAt, sentinel?.Host, sentinel?.ProcessId, hasSentinel, hasFolder, listed, hasSentinel ? sentinel?.Digest : null, lockHeld is not null)
         {
             Adopted = sentinel?.Adopted ?? false,

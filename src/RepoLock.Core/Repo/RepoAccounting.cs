@@ -6,8 +6,10 @@ namespace RepoLock.Core.Repo;
 /// </summary>
 internal static class RepoAccounting
 {
-    public static RepoSpace Of(RepoLayout layout, IReadOnlyList<RepoDebris> debris)
+    /// <returns>The space by category, and the bytes of each adaptor folder by alias (one walk serves both).</returns>
+    public static (RepoSpace Space, Dictionary<string, long> PerAdaptor) Of(RepoLayout layout, IReadOnlyList<RepoDebris> debris)
     {
+        var perAdaptor = new Dictionary<string, long>(StringComparer.Ordinal);
         long adaptors = 0, packages = 0, listings = 0, debrisBytes = 0, other = 0;
         var sep = Path.DirectorySeparatorChar;
         foreach (var (path, bytes) in RepoScan.Files(layout.Root))
@@ -21,9 +23,10 @@ internal static class RepoAccounting
             {
                 var parts = relative.Split(sep);
                 var name = parts.Length > 3 && parts[1].StartsWith('@') ? $"{parts[1]}/{parts[2]}" : parts.Length > 2 ? parts[1] : "";
-                if (RepoScan.TryParseAlias(name) is not null)
+                if (perAdaptor.TryGetValue(name, out var sum) || RepoScan.TryParseAlias(name) is not null)
                 {
                     adaptors += bytes;
+                    perAdaptor[name] = sum + bytes;
                 }
                 else
                 {
@@ -40,6 +43,6 @@ internal static class RepoAccounting
             }
         }
 
-        return new RepoSpace(adaptors, packages, listings, debrisBytes, other);
+        return (new RepoSpace(adaptors, packages, listings, debrisBytes, other), perAdaptor);
     }
 }
