@@ -19,4 +19,19 @@ public sealed record AdaptorInfo(
 {
     /// <summary>The runtime rule: sentinel and package.json both present.</summary>
     public bool Installed => HasSentinel && HasFolder;
+
+    /// <summary>
+    /// Installed by an OpenFn worker (the released engine's root <c>npm install</c>): manifest entry and folder, no sentinel. Unverified,
+    /// never removed by <c>verify --fix</c>; it may be adopted as a build adopts it.
+    /// </summary>
+    public bool StockInstall => HasFolder && !HasSentinel && Listed;
+
+    /// <summary>Its sentinel says RepoLock adopted a stock install (no content digest: unverified).</summary>
+    public bool Adopted { get; init; }
+
+    /// <summary>When the file server wrote its sentinel (the sentinel file's mtime, by the server's clock), or null without one.</summary>
+    public DateTimeOffset? SentinelWritten { get; init; }
+
+    /// <summary>The verdict on its alias lock when <see cref="Locked"/>, else null.</summary>
+    public LockVerdict? LockVerdict { get; init; }
 }

@@ -132,4 +132,10 @@ public static class ErrorCodes
 
     /// <summary>A prune was given nothing to keep (<c>--keep</c> or <c>--keep-file</c>); it would remove every adaptor.</summary>
     public const string NothingKept = "RL7004";
+
+    /// <summary>The repolock tool was pointed at a folder that is not an OpenFn repo (no manifest and no RepoLock folders, or a manifest that is not <c>openfn-repo</c>).</summary>
+    public const string NotARepo = "RL7005";
+
+    /// <summary>A prune keep entry (<c>--keep</c>, <c>--keep-file</c>, <c>--keep-from</c>) matches nothing installed (a typo would otherwise remove what was meant to stay).</summary>
+    public const string KeepUnmatched = "RL7006";
 }

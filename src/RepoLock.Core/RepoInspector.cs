@@ -12,8 +12,9 @@ namespace RepoLock.Core;
 
 /// <summary>
 /// Reads a repo for the people who run it (the <c>repolock</c> tool's status, verify and prune plan): adaptors, locks judged by the rules
-/// waiters use, debris judged by the rules installers use, and what is unsound. It changes nothing but a clock probe file in <c>.locks</c>;
-/// <see cref="RepoMaintenance"/> makes the changes.
+/// waiters use, debris judged by the rules installers use, every byte by category, what nothing needs, and what is unsound. Every decision
+/// comes from fresh listings through the repo's door, never from by-name lookups a client cache may answer. It changes nothing but a clock
+/// probe file; <see cref="RepoMaintenance"/> makes the changes.
 /// </summary>
 public sealed class RepoInspector
 {
@@ -26,7 +27,7 @@ public sealed class RepoInspector
     /// <param name="settings">The stale age the locks are judged by; null for the defaults.</param>
     /// <exception cref="RepoLockException">RL1003 for a bad or missing folder, RL1006 for a bad setting.</exception>
     public RepoInspector(string repo, RepoLockSettings? settings = null)
-        : this(new RepoLayout(repo), settings ?? new RepoLockSettings(), MachineIdentity.Current)
+        : this(LayoutOf(repo), settings ?? new RepoLockSettings(), MachineIdentity.Current)
     {
     }
 
@@ -35,7 +36,7 @@ public sealed class RepoInspector
         settings.Validate();
         if (!Directory.Exists(layout.Root))
         {
-            throw Errors.BadRepo(layout.Root, "it does not exist (a repo to inspect or maintain is one a build has filled)");
+            throw Errors.RepoToOperate(layout.Root, "it does not exist");
         }
 
         _layout = layout;
@@ -46,19 +47,33 @@ public sealed class RepoInspector
     /// <summary>The repo folder, as a full path.</summary>
     public string Root => _layout.Root;
 
-    /// <summary>Adaptors (by any trace: sentinel, folder, manifest entry or held lock), held locks and debris, as they are now.</summary>
-    /// <exception cref="RepoLockException">RL4001 when the repo manifest is not an OpenFn manifest.</exception>
+    internal RepoLayout Layout => _layout;
+
+    internal LockService LockService => _locks;
+
+    /// <summary>Adaptors (by any trace: sentinel, folder, manifest entry or held lock), held locks, debris, space and leftovers, as they are now.</summary>
+    /// <exception cref="RepoLockException">RL7005 when the folder is not an OpenFn repo; RL4001 when its manifest is not an OpenFn manifest.</exception>
     public RepoStatus Inspect()
     {
+        var manifest = OpenFnManifest();
         var locks = Locks();
-        var locked = locks.Select(l => l.Alias).ToHashSet(StringComparer.Ordinal);
+        var lockOf = locks.GroupBy(l => l.Alias, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var sentinels = RepoScan.SentinelAliases(_layout).ToHashSet(StringComparer.Ordinal);
         var folders = RepoScan.FolderAliases(_layout).ToHashSet(StringComparer.Ordinal);
-        var listed = RepoScan.ManifestAliases(RepoManifest.Read(_layout.ManifestPath)).ToHashSet(StringComparer.Ordinal);
-        var adaptors = sentinels.Union(folders).Union(listed).Union(locked.Where(a => RepoScan.TryParseAlias(a) is not null)).Order(StringComparer.Ordinal)
-            .Select(alias => Describe(alias, sentinels.Contains(alias), listed.Contains(alias), locked.Contains(alias)))
+        var listed = RepoScan.ManifestAliases(manifest).ToHashSet(StringComparer.Ordinal);
+        var debris = DebrisScan.Find(_layout, _locks);
+        var (space, perAdaptor) = RepoAccounting.Of(_layout, debris);
+        var adaptors = sentinels.Union(folders).Union(listed).Union(lockOf.Keys.Where(a => RepoScan.TryParseAlias(a) is not null)).Order(StringComparer.Ordinal)
+            .Select(alias => Describe(alias, sentinels.Contains(alias), folders.Contains(alias), listed.Contains(alias), lockOf.GetValueOrDefault(alias),
+                folders.Contains(alias) ? perAdaptor.GetValueOrDefault(alias) : 0))
             .ToList();
-        return new RepoStatus(_layout.Root, adaptors, locks, DebrisScan.Find(_layout, _locks));
+        var (leftovers, notJudged) = RepoLeftovers.Find(_layout, folders, locks, _settings.StaleAge);
+        return new RepoStatus(_layout.Root, adaptors, locks, debris)
+        {
+            Space = space,
+            Leftovers = leftovers,
+            PackagesNotJudged = notJudged,
+        };
     }
 
     /// <summary>The lock on one alias (or <c>package.json</c> for the manifest's), judged now; null when it is not held.</summary>
@@ -70,57 +85,186 @@ public sealed class RepoInspector
     }
 
     /// <summary>
-    /// Checks every adaptor: its package.json names it, its dependency closure resolves, the manifest lists it; and finds sentinels without
-    /// folders, folders without sentinels, manifest entries without adaptors, and debris. An alias whose lock is held is being installed
-    /// or removed and is not judged.
+    /// Checks every adaptor: its package.json names it, its dependency closure resolves, its files match their digest, the manifest lists
+    /// it; and finds sentinels without folders, half-installs, stock installs (unverified), manifest entries without adaptors, dead locks
+    /// (and judges the adaptors behind them), debris, and leftovers nothing needs. An alias whose lock a holder not judged dead has is being
+    /// installed or removed and is not judged. An adaptor whose files cannot be judged (malformed content) is a problem, never a crash.
     /// </summary>
     /// <param name="progress">Told the alias being checked, one call per adaptor.</param>
     public IReadOnlyList<RepoProblem> Verify(IProgress<string>? progress = null)
     {
         var status = Inspect();
         var problems = new List<RepoProblem>();
-        foreach (var a in status.Adaptors.Where(a => !a.Locked))
+        foreach (var l in status.Locks.Where(l => l.Verdict == LockVerdict.Dead))
+        {
+            problems.Add(new RepoProblem(RepoProblemKind.DeadLock, l.Alias, l.LockDir,
+                $"a dead lock (held by {l.Holder}: {l.Why}); it blocks {(l.Alias == "package.json" ? "every manifest change" : l.Alias)} until a waiter breaks it"));
+        }
+
+        foreach (var l in status.Locks.Where(l => l.Verdict == LockVerdict.Unknown && l.Age is null))
+        {
+            problems.Add(new RepoProblem(RepoProblemKind.Unjudgeable, l.Alias, l.LockDir,
+                $"{ErrorCodes.RepoReadOnly}: this lock cannot be judged ({l.Why}), so {(l.Alias == "package.json" ? "the manifest" : "the adaptor")} behind it was not checked; run as a user that can write .locks"));
+        }
+
+        foreach (var a in status.Adaptors.Where(a => a.LockVerdict is null or LockVerdict.Dead))
         {
             progress?.Report(a.Alias);
-            problems.AddRange(Check(a));
+            problems.AddRange(Judge(a));
         }
 
         problems.AddRange(status.Debris.Select(d => new RepoProblem(RepoProblemKind.Debris, null, d.Path, d.What)));
+        problems.AddRange(status.Leftovers.Select(l => new RepoProblem(RepoProblemKind.Leftover, null, l.Path, l.Why)));
         return problems;
     }
 
     /// <summary>
-    /// The installed adaptors a prune would remove: every one not kept (a kept specifier with a dist-tag keeps every version of its name),
-    /// and with <paramref name="olderThan"/> only those installed longer ago, by the file server's clock.
+    /// The installed adaptors a prune would remove: every one with a sentinel not kept (<see cref="KeptBy"/>), and with
+    /// <paramref name="olderThan"/> only those whose sentinel the file server wrote longer ago, by the file server's clock (without that
+    /// clock, none is old enough).
     /// </summary>
-    public IReadOnlyList<AdaptorInfo> PlanPrune(IReadOnlyCollection<AdaptorSpecifier> keep, TimeSpan? olderThan)
+    public IReadOnlyList<AdaptorInfo> PlanPrune(IReadOnlyCollection<AdaptorSpecifier> keep, TimeSpan? olderThan, RepoStatus? status = null)
     {
         ArgumentNullException.ThrowIfNull(keep);
-        var now = ServerClock.Probe(_layout.Root) is { } server ? new DateTimeOffset(server) : _settings.Time.GetUtcNow();
-        bool Kept(AdaptorInfo a) => keep.Any(k => k.Name == a.Name && (!k.IsExact || k.VersionText == a.Version));
-        bool OldEnough(AdaptorInfo a) => olderThan is not { } age || (a.InstalledAt is { } at && now - at > age);
-        return Inspect().Adaptors.Where(a => a.HasSentinel && !Kept(a) && OldEnough(a)).ToList();
+        DateTime? now = olderThan is null ? null : ServerClock.Probe(_layout.Root);
+        bool OldEnough(AdaptorInfo a) => olderThan is not { } age || (now is { } n && a.SentinelWritten is { } written && n - written.UtcDateTime > age);
+        return (status ?? Inspect()).Adaptors.Where(a => a.HasSentinel && !keep.Any(k => Keeps(k, a)) && OldEnough(a)).ToList();
     }
+
+    /// <summary>The aliases in <paramref name="status"/> (folder or sentinel present) that the keep entry <paramref name="keep"/> keeps.</summary>
+    public static IReadOnlyList<string> KeptBy(AdaptorSpecifier keep, RepoStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        ArgumentNullException.ThrowIfNull(status);
+        return status.Adaptors.Where(a => (a.HasFolder || a.HasSentinel) && Keeps(keep, a)).Select(a => a.Alias).ToList();
+    }
+
+    /// <summary>The rule: an exact specifier keeps its version; a dist-tag or a bare name keeps every version of the name.</summary>
+    private static bool Keeps(AdaptorSpecifier keep, AdaptorInfo a) => keep.Name == a.Name && (!keep.IsExact || keep.VersionText == a.Version);
 
     private List<LockInfo> Locks() =>
         RepoScan.LockDirs(_layout).Select(l => LockJudge.Judge(_locks, l.Alias, l.LockDir)).OfType<LockInfo>().ToList();
 
-    /// <summary>One alias's problems from fresh data, for a fix that holds its lock (so it is judged although locked: by us).</summary>
-    internal List<RepoProblem> Recheck(string alias)
+    private static RepoLayout LayoutOf(string repo)
     {
-        var listed = RepoScan.ManifestAliases(RepoManifest.Read(_layout.ManifestPath)).Contains(alias, StringComparer.Ordinal);
-        var a = Describe(alias, File.Exists(_layout.SentinelPath(alias)), listed, locked: false);
-        return a.HasSentinel || a.HasFolder || a.Listed ? Check(a).ToList() : [];
+        if (string.IsNullOrWhiteSpace(repo))
+        {
+            throw Errors.RepoToOperate(repo ?? string.Empty, "no folder was given");
+        }
+
+        if (File.Exists(repo))
+        {
+            throw Errors.RepoToOperate(repo, "it is a file, not a folder");
+        }
+
+        try
+        {
+            return new RepoLayout(repo);
+        }
+        catch (RepoLockException e) when (e.Code == ErrorCodes.InvalidRepo)
+        {
+            throw Errors.RepoToOperate(repo, "it is not a usable path");
+        }
     }
 
-    private AdaptorInfo Describe(string alias, bool hasSentinel, bool listed, bool locked)
+    /// <summary>
+    /// The repo manifest from a fresh read; RL7005 when the folder is not an OpenFn repo: a manifest not named <c>openfn-repo</c>, or no
+    /// manifest and none of RepoLock's folders (a repo whose first install is under way has <c>.locks</c> before its manifest).
+    /// </summary>
+    private JsonObject? OpenFnManifest()
+    {
+        JsonObject? manifest;
+        try
+        {
+            manifest = RepoManifest.Read(_layout, fresh: true);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw Errors.NoPermission(_layout.ManifestPath, "read", e);
+        }
+
+        if (manifest is null)
+        {
+            var names = _layout.Door.List(_layout.Root).Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+            return names.Overlaps([".sentinels", ".locks", ".staging"])
+                ? null
+                : throw Errors.NotARepo(_layout.Root, "it has no package.json and none of RepoLock's folders (.sentinels, .locks)");
+        }
+
+        var name = manifest["name"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        return name == "openfn-repo" ? manifest : throw Errors.NotARepo(_layout.Root, $"its package.json is named '{name ?? "(no name)"}', not openfn-repo");
+    }
+
+    /// <summary>
+    /// What nothing would need once the adaptors in <paramref name="plan"/> are gone (a prune's dry run): the leftovers of
+    /// <paramref name="status"/>, with packages judged again as if those adaptor folders were not there.
+    /// </summary>
+    public IReadOnlyList<RepoLeftover> LeftoversAfter(IReadOnlyCollection<AdaptorInfo> plan, RepoStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(status);
+        var going = plan.Select(a => a.Alias).ToHashSet(StringComparer.Ordinal);
+        return RepoLeftovers.Find(_layout, RepoScan.FolderAliases(_layout).Where(a => !going.Contains(a)).ToList(), status.Locks, _settings.StaleAge).Found
+            .Where(l => l.Kind != RepoLeftoverKind.Listing || !going.Any(a => l.Path == _layout.DigestListingPath(a)))
+            .ToList();
+    }
+
+    /// <summary>What nothing needs now, judged from fresh listings (<see cref="RepoLeftovers"/>).</summary>
+    internal IReadOnlyList<RepoLeftover> Leftovers() =>
+        RepoLeftovers.Find(_layout, RepoScan.FolderAliases(_layout).ToList(), Locks(), _settings.StaleAge).Found;
+
+    /// <summary>One alias's problems from fresh listings, for a fix that holds its lock (so it is judged although locked: by us).</summary>
+    internal List<RepoProblem> Recheck(string alias)
+    {
+        var listed = RepoScan.ManifestAliases(RepoManifest.Read(_layout, fresh: true)).Contains(alias, StringComparer.Ordinal);
+        var hasSentinel = _layout.Door.Look(_layout.SentinelPath(alias)) is not null;
+        var hasFolder = _layout.Door.Look(_layout.AdaptorDir(alias)) is { Kind: FsKind.Directory };
+        var a = Describe(alias, hasSentinel, hasFolder, listed, lockHeld: null);
+        return a.HasSentinel || a.HasFolder || a.Listed ? Judge(a) : [];
+    }
+
+    private AdaptorInfo Describe(string alias, bool hasSentinel, bool folderListed, bool listed, LockInfo? lockHeld, long? bytes = null)
     {
         var spec = RepoScan.TryParseAlias(alias)!;
         var sentinelPath = _layout.SentinelPath(alias);
-        var sentinel = hasSentinel ? Sentinel.TryRead(_layout.Door, sentinelPath) : null;
-        var hasFolder = File.Exists(_layout.AdaptorManifest(alias));
-        return new AdaptorInfo(alias, spec.Name, spec.VersionText, RepoScan.Size(_layout.AdaptorDir(alias)),
-            sentinel?.InstalledAt, sentinel?.Host, sentinel?.ProcessId, hasSentinel, hasFolder, listed, hasSentinel ? sentinel?.Digest : null, locked);
+        FsStat? sentinelStat = null;
+        var hasFolder = false;
+        try
+        {
+            sentinelStat = hasSentinel ? _layout.Door.Look(sentinelPath) : null;
+            hasFolder = folderListed && _layout.Door.Look(_layout.AdaptorManifest(alias)) is { Kind: FsKind.File };
+        }
+        catch (RepoLockException)
+        {
+            // A link or a file where a folder belongs: never followed; the adaptor counts as not installed.
+        }
+
+        var sentinel = sentinelStat is not null ? Sentinel.TryRead(_layout.Door, sentinelPath) : null;
+        return new AdaptorInfo(alias, spec.Name, spec.VersionText, bytes ?? RepoScan.Size(_layout, _layout.AdaptorDir(alias)),
+            sentinel?.InstalledAt, sentinel?.Host, sentinel?.ProcessId, hasSentinel, hasFolder, listed, hasSentinel ? sentinel?.Digest : null, lockHeld is not null)
+        {
+            Adopted = sentinel?.Adopted ?? false,
+            SentinelWritten = sentinelStat is { } st ? new DateTimeOffset(st.Mtime) : null,
+            LockVerdict = lockHeld?.Verdict,
+        };
+    }
+
+    /// <summary>The problems of one adaptor; content that cannot be judged (a malformed package.json, an unreadable file) is one problem naming it.</summary>
+    private List<RepoProblem> Judge(AdaptorInfo a)
+    {
+        try
+        {
+            return Check(a).ToList();
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return [new RepoProblem(RepoProblemKind.Unjudgeable, a.Alias, _layout.AdaptorDir(a.Alias), $"{ErrorCodes.RepoReadOnly}: permission denied: {e.Message}")];
+        }
+        catch (Exception e) when (e is RepoLockException or IOException or JsonException or InvalidOperationException or FormatException
+                                      or OverflowException or ArgumentException)
+        {
+            return [new RepoProblem(RepoProblemKind.Unjudgeable, a.Alias, _layout.AdaptorDir(a.Alias), $"cannot be judged: {e.Message}")];
+        }
     }
 
     private IEnumerable<RepoProblem> Check(AdaptorInfo a)
@@ -132,9 +276,16 @@ public sealed class RepoInspector
             yield break;
         }
 
+        if (a.StockInstall)
+        {
+            yield return new RepoProblem(RepoProblemKind.StockInstall, a.Alias, folder,
+                "installed by an OpenFn worker, unverified (manifest entry and folder, no sentinel); --fix adopts it as a build does, never removes it");
+            yield break;
+        }
+
         if (a.HasFolder && !a.HasSentinel)
         {
-            yield return new RepoProblem(RepoProblemKind.FolderWithoutSentinel, a.Alias, folder, "adaptor folder without a sentinel and not locked: a half-install");
+            yield return new RepoProblem(RepoProblemKind.FolderWithoutSentinel, a.Alias, folder, "adaptor folder without a sentinel or a manifest entry, and not locked: a half-install");
             yield break;
         }
 
@@ -150,7 +301,7 @@ public sealed class RepoInspector
         }
         else if (ClosureProblem(folder, a) is { } missing)
         {
-            yield return new RepoProblem(RepoProblemKind.MissingDependency, a.Alias, folder, missing);
+            yield return missing;
         }
         else if (DigestProblem(folder, a) is { } changed)
         {
@@ -167,8 +318,8 @@ public sealed class RepoInspector
         }
     }
 
-    /// <summary>The closure by the bundle's rule (Node's resolution up to the repo root), or why it does not resolve.</summary>
-    private string? ClosureProblem(string folder, AdaptorInfo a)
+    /// <summary>The closure by the bundle's rule (Node's resolution up to the repo root), or why it does not resolve or cannot be judged.</summary>
+    private RepoProblem? ClosureProblem(string folder, AdaptorInfo a)
     {
         try
         {
@@ -177,7 +328,11 @@ public sealed class RepoInspector
         }
         catch (RepoLockException e) when (e.Code is ErrorCodes.BundleDependencyMissing or ErrorCodes.BundleVersionConflict)
         {
-            return $"{e.Code}: {e.Message}";
+            return new RepoProblem(RepoProblemKind.MissingDependency, a.Alias, folder, $"{e.Code}: {e.Message}");
+        }
+        catch (RepoLockException e) when (e.Code is ErrorCodes.BadAdaptorManifest)
+        {
+            return new RepoProblem(RepoProblemKind.Unjudgeable, a.Alias, folder, $"cannot be judged: {e.Message}");
         }
     }
 
@@ -189,8 +344,7 @@ public sealed class RepoInspector
             return null;
         }
 
-        var stored = _layout.DigestListingPath(a.Alias);
-        var expected = File.Exists(stored) ? File.ReadAllText(stored) : null;
+        var expected = _layout.Door.ReadFile(_layout.DigestListingPath(a.Alias), RepoDoor.SmallFileLimit) is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes) : null;
         return ContentDigest.Difference(_layout.Root, folder, recorded, expected) is { } first
             ? $"files differ from the digest recorded at install ({recorded}); first difference: {first}"
             : null;
@@ -215,18 +369,27 @@ public sealed class RepoInspector
         }
     }
 
-    private static string? PackageMismatch(string folder, AdaptorInfo a)
+    private string? PackageMismatch(string folder, AdaptorInfo a)
     {
+        var path = Path.Combine(folder, "package.json");
+        JsonNode? json;
         try
         {
-            var json = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "package.json")));
-            var name = json?["name"] is JsonValue n && n.TryGetValue<string>(out var s) ? s : null;
-            var version = json?["version"] is JsonValue v && v.TryGetValue<string>(out var t) ? t : null;
-            return name == a.Name && version == a.Version ? null : $"package.json names '{name}@{version}', not {a.Name}@{a.Version}";
+            json = _layout.Door.ReadFile(path, RepoDoor.SmallFileLimit) is { } bytes ? JsonNode.Parse(bytes) : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (JsonException e)
         {
-            return $"package.json is unreadable: {e.Message}";
+            return $"package.json is not valid JSON: {e.Message}";
         }
+
+        string? Text(string key) => json?[key] switch
+        {
+            JsonValue v when v.TryGetValue<string>(out var s) => s,
+            null => null,
+            var other => $"({other.GetValueKind().ToString().ToLowerInvariant()} {other.ToJsonString()}, not a string)",
+        };
+
+        var (name, version) = (Text("name"), Text("version"));
+        return name == a.Name && version == a.Version ? null : $"package.json names '{name}@{version}', not {a.Name}@{a.Version}";
     }
 }

@@ -1,6 +1,7 @@
 using RepoLock.Core.Diagnostics;
 using RepoLock.Core.Install;
 using RepoLock.Core.Locking;
+using RepoLock.Core.Npm;
 using RepoLock.Core.Platform;
 using RepoLock.Core.Repo;
 
@@ -95,16 +96,30 @@ public sealed class RepoMaintenance
     }
 
     /// <summary>
-    /// Repairs what is safe to repair, each alias under its lock and judged again from fresh data first: lists installed adaptors the
-    /// manifest lacks; removes damaged adaptors, half-installs, sentinels without folders and manifest entries without adaptors (so the
-    /// next build reinstalls what it needs); deletes debris judged abandoned again.
+    /// Repairs what is safe to repair, each alias under its lock and judged again from fresh listings first: breaks dead locks through the
+    /// waiters' path (judged dead again); adopts stock installs as a build does (never removes them); lists installed adaptors the manifest
+    /// lacks; removes damaged adaptors, half-installs, sentinels without folders and manifest entries without adaptors (so the next build
+    /// reinstalls what it needs); deletes debris and reclaims leftovers judged again.
     /// </summary>
-    /// <returns>The problems left: those whose alias was locked by a live holder, or that could not be removed.</returns>
+    /// <returns>The problems left: those whose alias was locked by a live holder, that cannot be judged, or that could not be removed.</returns>
     public async Task<IReadOnlyList<RepoProblem>> FixAsync(IReadOnlyList<RepoProblem> problems, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(problems);
         var left = new List<RepoProblem>();
-        foreach (var group in problems.Where(p => p.Alias is not null).GroupBy(p => p.Alias!, StringComparer.Ordinal))
+        foreach (var dead in problems.Where(p => p.Kind == RepoProblemKind.DeadLock))
+        {
+            try
+            {
+                Unlock(dead.Alias!, force: false);
+            }
+            catch (RepoLockException e) when (e.Code == ErrorCodes.UnlockRefused)
+            {
+                left.Add(dead); // refreshed or taken since: alive now
+            }
+        }
+
+        var perAlias = new[] { RepoProblemKind.DeadLock, RepoProblemKind.Debris, RepoProblemKind.Leftover };
+        foreach (var group in problems.Where(p => p.Alias is not null && !perAlias.Contains(p.Kind)).GroupBy(p => p.Alias!, StringComparer.Ordinal))
         {
             using var held = TryLock(group.Key, "repolock verify --fix");
             if (held is null)
@@ -114,7 +129,18 @@ public sealed class RepoMaintenance
             }
 
             var now = _inspector.Recheck(group.Key);
-            if (now.Any(p => p.Kind != RepoProblemKind.NotInManifest))
+            if (now.Any(p => p.Kind is RepoProblemKind.Unjudgeable))
+            {
+                left.AddRange(now); // never removed for what we cannot judge
+            }
+            else if (now.Any(p => p.Kind == RepoProblemKind.StockInstall))
+            {
+                if (!Adopt(group.Key, held))
+                {
+                    left.AddRange(now);
+                }
+            }
+            else if (now.Any(p => p.Kind != RepoProblemKind.NotInManifest))
             {
                 await RemoveHeldAsync(group.Key, held, cancellationToken).ConfigureAwait(false);
             }
@@ -132,13 +158,89 @@ public sealed class RepoMaintenance
             {
                 _log.Info($"RepoLock: deleted {debris.Path} ({debris.Detail}).");
             }
-            else if (Path.Exists(debris.Path))
+            else if (_layout.Door.Look(debris.Path) is not null)
             {
                 left.Add(debris);
             }
         }
 
+        var leftovers = problems.Where(p => p.Kind == RepoProblemKind.Leftover).ToList();
+        if (leftovers.Count > 0)
+        {
+            var reclaimed = Reclaim(_inspector.Leftovers().Where(l => leftovers.Any(p => p.Path == l.Path)).ToList()).Select(r => r.Path).ToHashSet(StringComparer.Ordinal);
+            left.AddRange(leftovers.Where(p => !reclaimed.Contains(p.Path) && _layout.Door.Look(p.Path) is not null));
+        }
+
         return left;
+    }
+
+    /// <summary>
+    /// Reclaims what nothing needs (<see cref="RepoStatus.Leftovers"/>), each judged again from fresh listings just before it goes and removed
+    /// only as the instance judged: a listing under its alias lock while its sentinel is still absent; a package while no lock is held; an
+    /// owner record while its lock is still absent. What is no longer a leftover is left alone.
+    /// </summary>
+    /// <returns>The leftovers removed.</returns>
+    public IReadOnlyList<RepoLeftover> Reclaim(IReadOnlyList<RepoLeftover> leftovers)
+    {
+        ArgumentNullException.ThrowIfNull(leftovers);
+        var removed = new List<RepoLeftover>();
+        var door = _layout.Door;
+        var (generation, current) = (string.Empty, (IReadOnlyList<RepoLeftover>)[]);
+        foreach (var leftover in leftovers)
+        {
+            // Judged again whenever an adaptor folder or a lock came or went since the last judgement (a closure may have changed).
+            var now = string.Join('\n', RepoScan.FolderAliases(_layout).Concat(RepoScan.LockDirs(_layout).Select(l => l.LockDir)));
+            if (now != generation || current.Count == 0)
+            {
+                (generation, current) = (now, _inspector.Leftovers());
+            }
+
+            if (!current.Any(l => l.Kind == leftover.Kind && l.Path == leftover.Path) || door.Look(leftover.Path) is not { } judged)
+            {
+                continue;
+            }
+
+            RemoveOutcome outcome;
+            switch (leftover.Kind)
+            {
+                case RepoLeftoverKind.Listing:
+                    var alias = Path.GetRelativePath(_layout.SentinelsDir, leftover.Path)[..^".files".Length].Replace(Path.DirectorySeparatorChar, '/');
+                    using (var held = TryLock(alias, "repolock reclaim"))
+                    {
+                        if (held is null)
+                        {
+                            continue;
+                        }
+
+                        var sentinel = _layout.SentinelPath(alias);
+                        outcome = door.Look(sentinel) is null ? door.RemoveJudged(leftover.Path, judged, stillRemovable: () => door.Look(sentinel) is null) : RemoveOutcome.PutBack;
+                    }
+
+                    break;
+                case RepoLeftoverKind.Package:
+                    outcome = door.RemoveJudged(leftover.Path, judged, stillRemovable: () => !RepoScan.LockDirs(_layout).Any(l => _inspector.FindLock(l.Alias) is { Verdict: not LockVerdict.Dead }));
+                    break;
+                default:
+                    var lockDir = leftover.Path[..^".owner.json".Length];
+                    outcome = door.RemoveJudged(leftover.Path, judged, stillRemovable: () => door.Look(lockDir) is null);
+                    break;
+            }
+
+            if (outcome == RemoveOutcome.Removed)
+            {
+                removed.Add(leftover);
+                _log.Info($"RepoLock: reclaimed {leftover.Path} ({leftover.Why}).");
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>Adopts a stock install under its held lock, as a build does.</summary>
+    private bool Adopt(string alias, LockHandle held)
+    {
+        var installer = new AdaptorInstaller(_layout, _settings, _locks, new NpmClient(_settings.Npm), _locks.Self, _settings.Time, _log);
+        return RepoScan.TryParseAlias(alias) is { } spec && installer.Adopt(spec, held);
     }
 
     private LockHandle? TryLock(string alias, string purpose) => _locks.StartWaiting(_layout.LockTarget(alias), alias).TryAcquire(purpose);
@@ -156,6 +258,13 @@ public sealed class RepoMaintenance
             }
         }
 
+        var listing = _layout.DigestListingPath(alias);
+        if (door.Look(listing) is { } judgedListing)
+        {
+            held.ThrowIfLost(alias);
+            door.RemoveJudged(listing, judgedListing, stillRemovable: () => door.Look(sentinel) is null); // never leave it orphaned
+        }
+
         await RepoManifest.RemoveAsync(_layout, _locks, alias, cancellationToken).ConfigureAwait(false);
         var folder = _layout.AdaptorDir(alias);
         if (door.Look(folder) is { } judgedFolder)
@@ -165,6 +274,6 @@ public sealed class RepoMaintenance
             door.RemoveJudged(folder, judgedFolder, staging.Trash, stillRemovable: () => door.Look(sentinel) is null);
         } // disposing the staging folder deletes what was moved aside
 
-        _log.Info($"RepoLock: removed {alias} (sentinel, manifest entry, folder).");
+        _log.Info($"RepoLock: removed {alias} (sentinel, listing, manifest entry, folder).");
     }
 }

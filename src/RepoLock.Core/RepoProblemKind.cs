@@ -32,4 +32,16 @@ public enum RepoProblemKind
 
     /// <summary>A leftover of a process that is gone (<see cref="RepoDebris"/>). Fix: delete it.</summary>
     Debris,
+
+    /// <summary>Installed by an OpenFn worker (manifest entry and folder, no sentinel): unverified. Fix: adopt it as a build does (never removed).</summary>
+    StockInstall,
+
+    /// <summary>A lock whose holder is judged dead: it blocks its adaptor until a waiter breaks it. Fix: break it through the waiters' path.</summary>
+    DeadLock,
+
+    /// <summary>The adaptor cannot be judged: a file it needs is malformed (a <c>version</c> that is not a string, a range no parser takes) or unreadable. Not fixed: the detail names the file.</summary>
+    Unjudgeable,
+
+    /// <summary>Something nothing needs (<see cref="RepoLeftover"/>): a hoisted package no closure resolves, an orphaned listing, an owner record without a lock. Fix: reclaim it.</summary>
+    Leftover,
 }

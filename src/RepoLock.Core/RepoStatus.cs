@@ -12,4 +12,13 @@ public sealed record RepoStatus(string Root, IReadOnlyList<AdaptorInfo> Adaptors
 
     /// <summary>Bytes in debris.</summary>
     public long DebrisBytes => Debris.Sum(d => d.Bytes);
+
+    /// <summary>Every byte under the repo, by category (regular files, links never followed).</summary>
+    public RepoSpace Space { get; init; } = new(0, 0, 0, 0, 0);
+
+    /// <summary>What nothing needs and <c>prune</c> (or <c>verify --fix</c>) can reclaim: hoisted packages, orphaned listings, owner records without a lock.</summary>
+    public IReadOnlyList<RepoLeftover> Leftovers { get; init; } = [];
+
+    /// <summary>Why hoisted packages were not judged (a lock is held, a closure could not be walked), or null when they were.</summary>
+    public string? PackagesNotJudged { get; init; }
 }

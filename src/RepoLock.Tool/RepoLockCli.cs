@@ -1,5 +1,6 @@
 using System.CommandLine;
 using RepoLock.Core;
+using System.CommandLine.Parsing;
 using RepoLock.Tool.Commands;
 
 namespace RepoLock.Tool;
@@ -31,7 +32,7 @@ internal static class RepoLockCli
         {
             foreach (var error in parsed.Errors)
             {
-                await Console.Error.WriteLineAsync($"repolock: {error.Message}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"repolock: {Describe(error)}").ConfigureAwait(false);
             }
 
             await Console.Error.WriteLineAsync("Run 'repolock --help' for usage.").ConfigureAwait(false);
@@ -49,8 +50,24 @@ internal static class RepoLockCli
         }
     }
 
+    /// <summary>A parse error in the operator's words: the option and the form it expects, never a .NET type name.</summary>
+    internal static string Describe(ParseError error)
+    {
+        if (error.SymbolResult is not System.CommandLine.Parsing.OptionResult { Option: var option } result
+            || !error.Message.Contains("expected type", StringComparison.Ordinal))
+        {
+            return error.Message;
+        }
+
+        var type = Nullable.GetUnderlyingType(option.ValueType) ?? option.ValueType;
+        var form = type == typeof(int) ? "a whole number" : type == typeof(double) ? "a number" : type == typeof(bool) ? "true or false" : "a value";
+        var unit = option.HelpName is { Length: > 0 } help && type != typeof(bool) ? $" of {help}" : "";
+        var given = string.Join(' ', result.Tokens.Select(t => t.Value));
+        return $"{option.Name}: '{given}' is not {form}{unit}; expected {option.Name} <{option.HelpName ?? "value"}> (for example {option.Name} {(type == typeof(bool) ? "true" : "30")}).";
+    }
+
     /// <summary>Bad input on the command line (a specifier, an option value, no repo, a keep list) and refusals are usage errors: exit 2.</summary>
     private static bool IsUsage(string code) => code is ErrorCodes.InvalidName or ErrorCodes.InvalidVersion or ErrorCodes.ConflictingVersion
         or ErrorCodes.InvalidSetting or ErrorCodes.InvalidRepo or ErrorCodes.NoRepo or ErrorCodes.UnlockRefused or ErrorCodes.BadKeepList
-        or ErrorCodes.NothingKept or ErrorCodes.ProjectFileMissing or ErrorCodes.NotAProjectFile or ErrorCodes.PathAdaptor or ErrorCodes.ProjectConflictsWithItem;
+        or ErrorCodes.NothingKept or ErrorCodes.KeepUnmatched or ErrorCodes.ProjectFileMissing or ErrorCodes.NotAProjectFile or ErrorCodes.PathAdaptor or ErrorCodes.ProjectConflictsWithItem;
 }

@@ -13,4 +13,8 @@ internal static class ToolErrors
 
     public static RepoLockException NothingKept() => new(ErrorCodes.NothingKept,
         "prune was given nothing to keep, so it would remove every adaptor. Pass --keep <spec>..., --keep-file <file> or --keep-from <project.yaml> (an empty file keeps nothing, on purpose). Nothing was removed.");
+
+    public static RepoLockException KeepUnmatched(IEnumerable<string> entries) => new(ErrorCodes.KeepUnmatched,
+        $"prune: keep entr{(entries.Count() == 1 ? "y" : "ies")} {string.Join(", ", entries.Select(e => $"'{e}'"))} match{(entries.Count() == 1 ? "es" : "")} nothing installed " +
+        "(a typo would remove what you meant to keep). Fix the entry, or pass --allow-unmatched if it is meant to keep nothing now. Nothing was removed.");
 }

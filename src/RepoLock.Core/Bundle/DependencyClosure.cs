@@ -130,8 +130,23 @@ internal sealed partial class DependencyClosure
 
     private void CheckVersion(string dependent, string name, string range, string found)
     {
-        var version = Read(found)?["version"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : ""; // a number or an object is "no version"
-        if (NpmRange.Satisfies(range, version) == false)
+        var version = Read(found)?["version"] switch
+        {
+            null => "",
+            JsonValue v when v.TryGetValue<string>(out var text) => text,
+            var other => throw Errors.BadAdaptorManifest(_adaptor, Path.Combine(found, "package.json"), $"has a version that is not a string ({other.ToJsonString()})"),
+        };
+        bool? fits;
+        try
+        {
+            fits = NpmRange.Satisfies(range, version);
+        }
+        catch (Exception e) when (e is OverflowException or FormatException or ArgumentException)
+        {
+            throw Errors.BadAdaptorManifest(_adaptor, Path.Combine(dependent, "package.json"), $"asks for {name} with a range no parser takes ('{range}': {e.Message})");
+        }
+
+        if (fits == false)
         {
             throw Errors.BundleVersionConflict(_adaptor, Relative(dependent), name, range, version, Relative(found));
         }

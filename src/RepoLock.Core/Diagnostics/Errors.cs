@@ -31,7 +31,7 @@ internal static class Errors
 
     public static RepoLockException Lost(string adaptor, string lockPath, string detail) => new(ErrorCodes.LockLost,
         $"Adaptor '{adaptor}': the lock {lockPath} was lost while installing ({detail}); stopped before changing the repo. " +
-        "Another process judged the lock stale: check that clocks and NFS attribute caching are within the stale age (RepoLockStaleAge), then build again.");
+        "Another process removed or took over the lock (a forced unlock, or a waiter that judged it stale): if nobody forced it, check that clocks and NFS attribute caching are within the stale age (RepoLockStaleAge); then build again.");
 
     public static RepoLockException Npm(string adaptor, int exitCode, string npmLines) => new(ErrorCodes.NpmFailed,
         $"Adaptor '{adaptor}': npm install failed (exit code {exitCode}); the repo was not changed.{Environment.NewLine}{npmLines}");
@@ -57,6 +57,14 @@ internal static class Errors
     public static RepoLockException MissingRepo(string repo) => new(ErrorCodes.InvalidRepo,
         $"Adaptor repo '{repo}' does not exist. Is the share mounted? RepoLock does not create a repo folder you named (that would fill a local disk " +
         "instead of the shared cache); mount the share, point AdaptorRepoDir at an existing folder, or set RepoLockCreateRepoDir=true to create it. Nothing was written.");
+
+    /// <summary>RL1003 for the people who run a repo with the <c>repolock</c> tool: its options, not the build's properties.</summary>
+    public static RepoLockException RepoToOperate(string repo, string reason) => new(ErrorCodes.InvalidRepo,
+        $"Adaptor repo '{repo}': {reason}. Is the share mounted? Pass --repo <dir> (or set REPOLOCK_REPO) to the repo folder builds fill. Nothing was read or written.");
+
+    public static RepoLockException NotARepo(string repo, string reason) => new(ErrorCodes.NotARepo,
+        $"'{repo}' is not an OpenFn adaptor repo: {reason}. Is the share mounted there, and is this the repo folder builds fill (the one with package.json " +
+        "named openfn-repo, node_modules and .sentinels)? Nothing was read or written.");
 
     public static RepoLockException BundleOverlapsRepo(string destination, string repo, string how) => new(ErrorCodes.BundleDestinationOverlapsRepo,
         $"The bundle destination {destination} {how} the adaptor repo {repo}; writing it would replace or copy the repo into itself. " +

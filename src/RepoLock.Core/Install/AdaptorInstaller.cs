@@ -118,6 +118,16 @@ internal sealed class AdaptorInstaller
     /// resolve them. Then it is adopted in place: a sentinel that says so (no content digest: bundles and <c>verify</c> treat it as
     /// unverified), nothing moved, so a worker running a job with it at this moment is not disturbed.
     /// </summary>
+    /// <summary>The adoption a build makes (<see cref="TryAdopt"/>), for <c>repolock verify --fix</c> holding the alias lock: staging leftovers swept first.</summary>
+    /// <returns>true when the stock install was complete and now has its sentinel.</returns>
+    internal bool Adopt(AdaptorSpecifier spec, LockHandle heldLock)
+    {
+        _layout.RealDirectory(Path.GetDirectoryName(_layout.SentinelPath(spec.Alias))!, create: true);
+        var manifest = RepoManifest.Read(_layout, fresh: true);
+        StagingFolder.RemoveLeftovers(_layout, spec.Alias, _locks, _log);
+        return TryAdopt(spec, manifest, heldLock);
+    }
+
     private bool TryAdopt(AdaptorSpecifier spec, System.Text.Json.Nodes.JsonObject? manifest, LockHandle? heldLock)
     {
         if (!RepoManifest.ListsAlias(manifest, spec) || _layout.Installed(spec.Alias) != FreshState.NoSentinel)

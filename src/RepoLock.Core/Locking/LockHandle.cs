@@ -152,7 +152,7 @@ internal sealed class LockHandle : IDisposable
                     WriteRecord(touching: true); // if we die between the touch and the next write, the record still describes the lock
                     if (!_fs.Touch(LockDir))
                     {
-                        MarkLost("the lock directory was removed by another process");
+                        MarkLost("the lock directory was removed by another process (a forced unlock, or a waiter that judged it stale)");
                         return;
                     }
 
@@ -192,7 +192,7 @@ internal sealed class LockHandle : IDisposable
         current = default;
         if (_fs.GetMtimeUtc(LockDir) is not { } mtime)
         {
-            return "the lock directory was removed by another process";
+            return "the lock directory was removed by another process (a forced unlock, or a waiter that judged it stale)";
         }
 
         current = mtime;

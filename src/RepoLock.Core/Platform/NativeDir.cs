@@ -12,6 +12,7 @@ namespace RepoLock.Core.Platform;
 internal static unsafe partial class NativeDir
 {
     public const int ENOENT = 2;
+    public const int EIO = 5;
     public const int EEXIST = 17;
     public const int ENOTDIR = 20;
     public const int ELOOP = 40;

@@ -23,11 +23,11 @@ internal static class DebrisScan
             var dir = Path.Combine(layout.StagingDir, name);
             if (kind == FsKind.Directory && StagingFolder.WhyAbandoned(layout, dir, locks) is { } why)
             {
-                debris.Add(new RepoDebris(dir, why, RepoScan.Size(dir)));
+                debris.Add(new RepoDebris(dir, why, RepoScan.Size(layout, dir)));
             }
         }
 
-        debris.AddRange(DebrisRules.Find(layout, locks.Settings.StaleAge).Select(d => new RepoDebris(d.Path, d.Why, RepoScan.Size(d.Path))));
+        debris.AddRange(DebrisRules.Find(layout, locks.Settings.StaleAge).Select(d => new RepoDebris(d.Path, d.Why, RepoScan.Size(layout, d.Path))));
         return debris;
     }
 

@@ -282,7 +282,7 @@ internal sealed partial class RepoDoor
                 case NativeDir.ENOENT when attempt == 0 && create:
                     NativeDir.MkdirAt(parent, name);
                     continue;
-                case NativeDir.ENOENT when attempt == 0 && listed is FsKind.Directory or FsKind.Unknown && fresh:
+                case NativeDir.ENOENT or NativeDir.EIO when attempt == 0 && listed is FsKind.Directory or FsKind.Unknown && fresh:
                     if (!Revalidate(parent, name))
                     {
                         return null; // gone since the listing
@@ -309,8 +309,10 @@ internal sealed partial class RepoDoor
         }
 
         var stat = NativeDir.StatAt(parent, name, forceSync: true, out var errno);
-        if (stat is null && errno == NativeDir.ENOENT && Revalidate(parent, name))
+        if (stat is null && errno is NativeDir.ENOENT or NativeDir.EIO && Revalidate(parent, name))
         {
+            // A cached "absent" (ENOENT), or a FUSE client whose cached entry no longer matches the server's file (EIO, after a peer
+            // replaced it): the exclusive create made the kernel look the name up afresh.
             stat = NativeDir.StatAt(parent, name, forceSync: true, out errno);
         }
 

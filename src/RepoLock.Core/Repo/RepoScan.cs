@@ -1,21 +1,28 @@
+using System.IO.Enumeration;
 using System.Text.Json.Nodes;
+
+using RepoLock.Core.Platform;
 
 namespace RepoLock.Core.Repo;
 
 /// <summary>
-/// Reads what is in a repo, for the tool's status, verify and prune: the aliases that have sentinels, folders or manifest entries,
-/// and folder sizes. Read-only; every entry that does not parse as <c>&lt;name&gt;_&lt;version&gt;</c> is left out (it is not ours).
+/// Reads what is in a repo, for the tool's status, verify and prune: the aliases that have sentinels, listings, folders, manifest entries
+/// or locks, and sizes. Every name comes from a fresh listing through the door (<see cref="RepoDoor.List"/>), never from a by-name lookup a
+/// client cache may answer; links are never followed. Read-only; an entry that does not parse as <c>&lt;name&gt;_&lt;version&gt;</c> is
+/// left out (it is not an adaptor's).
 /// </summary>
 internal static class RepoScan
 {
-    public static IEnumerable<string> SentinelAliases(RepoLayout layout) =>
-        TwoLevels(layout.SentinelsDir, files: true)
-            .Where(n => n.EndsWith(".done", StringComparison.Ordinal))
-            .Select(n => n[..^".done".Length])
-            .Where(a => TryParseAlias(a) is not null);
+    /// <summary>The suffix of an owner record next to its lock directory (<c>&lt;target&gt;.lock.owner.json</c>).</summary>
+    public const string OwnerRecordSuffix = ".lock.lock.owner.json";
+
+    public static IEnumerable<string> SentinelAliases(RepoLayout layout) => WithSuffix(layout, layout.SentinelsDir, ".done");
+
+    /// <summary>Aliases with a content listing (<c>.sentinels/&lt;alias&gt;.files</c>).</summary>
+    public static IEnumerable<string> ListingAliases(RepoLayout layout) => WithSuffix(layout, layout.SentinelsDir, ".files");
 
     public static IEnumerable<string> FolderAliases(RepoLayout layout) =>
-        TwoLevels(layout.NodeModules, files: false).Where(a => TryParseAlias(a) is not null);
+        TwoLevels(layout, layout.NodeModules, FsKind.Directory).Where(a => TryParseAlias(a) is not null);
 
     public static IEnumerable<string> ManifestAliases(JsonObject? manifest) =>
         manifest?["dependencies"] is JsonObject deps ? deps.Select(d => d.Key).Where(a => TryParseAlias(a) is not null) : [];
@@ -24,9 +31,19 @@ internal static class RepoScan
     public static IEnumerable<(string Alias, string LockDir)> LockDirs(RepoLayout layout)
     {
         const string suffix = ".lock.lock";
-        foreach (var name in TwoLevels(layout.LocksDir, files: false).Where(n => n.EndsWith(suffix, StringComparison.Ordinal)))
+        foreach (var name in TwoLevels(layout, layout.LocksDir, FsKind.Directory).Where(n => n.EndsWith(suffix, StringComparison.Ordinal)))
         {
             yield return (name[..^suffix.Length], Path.Combine(layout.LocksDir, name));
+        }
+    }
+
+    /// <summary>Owner records under <c>.locks</c> (<c>&lt;lock dir&gt;.owner.json</c>), with the lock directory they describe.</summary>
+    public static IEnumerable<(string Record, string LockDir)> OwnerRecords(RepoLayout layout)
+    {
+        foreach (var name in TwoLevels(layout, layout.LocksDir, FsKind.File).Where(n => n.EndsWith(OwnerRecordSuffix, StringComparison.Ordinal)))
+        {
+            var record = Path.Combine(layout.LocksDir, name);
+            yield return (record, record[..^".owner.json".Length]);
         }
     }
 
@@ -50,46 +67,64 @@ internal static class RepoScan
         }
     }
 
-    /// <summary>Bytes of every file under <paramref name="path"/> (a file or a folder); links are counted, never followed.</summary>
-    public static long Size(string path)
+    /// <summary>
+    /// Bytes of every regular file under <paramref name="path"/> (a file or a folder inside the repo). The entry itself is looked at
+    /// through the door without following it: a link there (<c>.staging/evil -&gt; /etc</c>) counts 0, and links below are never followed.
+    /// </summary>
+    public static long Size(RepoLayout layout, string path)
     {
         try
         {
-            if (File.Exists(path))
+            return layout.Door.Look(path) switch
             {
-                return new FileInfo(path).Length;
-            }
-
-            var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = true };
-            return Directory.Exists(path) ? new DirectoryInfo(path).EnumerateFiles("*", options).Sum(f => f.Length) : 0;
+                { Kind: FsKind.File } file => file.Size,
+                { Kind: FsKind.Directory } => Files(path).Sum(f => f.Bytes),
+                _ => 0,
+            };
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or RepoLockException)
         {
-            return 0; // removed while we counted
+            return 0; // removed while we counted, or a link above it (never followed)
         }
     }
 
-    /// <summary>Names one level down, and two levels down inside <c>@scope</c> folders (as <c>@scope/name</c>).</summary>
-    private static IEnumerable<string> TwoLevels(string dir, bool files)
+    /// <summary>
+    /// Every regular file under the real folder <paramref name="dir"/> with its size, never through a link (links are neither counted nor
+    /// walked), skipping what cannot be read. Callers have checked that <paramref name="dir"/> itself is a real folder.
+    /// </summary>
+    public static IEnumerable<(string Path, long Bytes)> Files(string dir) =>
+        new FileSystemEnumerable<(string, long)>(dir, (ref FileSystemEntry e) => (e.ToFullPath(), e.Length), new EnumerationOptions
+        {
+            RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0, ReturnSpecialDirectories = false,
+        })
+        {
+            ShouldIncludePredicate = (ref FileSystemEntry e) => !e.IsDirectory && (e.Attributes & FileAttributes.ReparsePoint) == 0,
+            ShouldRecursePredicate = (ref FileSystemEntry e) => (e.Attributes & FileAttributes.ReparsePoint) == 0,
+        };
+
+    private static IEnumerable<string> WithSuffix(RepoLayout layout, string dir, string suffix) =>
+        TwoLevels(layout, dir, FsKind.File)
+            .Where(n => n.EndsWith(suffix, StringComparison.Ordinal))
+            .Select(n => n[..^suffix.Length])
+            .Where(a => TryParseAlias(a) is not null);
+
+    /// <summary>Names of entries of <paramref name="kind"/> one level down, and two levels down inside real <c>@scope</c> folders (as <c>@scope/name</c>), from fresh listings.</summary>
+    private static List<string> TwoLevels(RepoLayout layout, string dir, FsKind kind)
     {
-        if (!Directory.Exists(dir))
-        {
-            return [];
-        }
-
         var names = new List<string>();
-        foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos())
+        foreach (var (name, entryKind) in layout.Door.List(dir))
         {
-            if (entry is DirectoryInfo scope && entry.Name.StartsWith('@') && entry.LinkTarget is null)
+            if (entryKind == FsKind.Directory && name.StartsWith('@'))
             {
-                names.AddRange(scope.EnumerateFileSystemInfos().Where(e => e is FileInfo == files).Select(e => $"{entry.Name}/{e.Name}"));
+                names.AddRange(layout.Door.List(Path.Combine(dir, name)).Where(e => e.Kind == kind).Select(e => $"{name}/{e.Name}"));
             }
-            else if (entry is FileInfo == files)
+            else if (entryKind == kind)
             {
-                names.Add(entry.Name);
+                names.Add(name);
             }
         }
 
-        return names.Order(StringComparer.Ordinal);
+        names.Sort(StringComparer.Ordinal);
+        return names;
     }
 }

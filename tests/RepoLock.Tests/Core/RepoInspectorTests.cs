@@ -22,6 +22,14 @@ public sealed class RepoInspectorTests : IDisposable
         File.WriteAllText(Path.Combine(_layout.AdaptorDir(s.Alias), "index.js"), "module.exports = {};\n");
         RepoManifest.Add(_layout.ManifestPath, s);
         Sentinel.For(s, null, MachineIdentity.Current, at ?? DateTimeOffset.UtcNow).Write(_layout.SentinelPath(s.Alias));
+        File.SetLastWriteTimeUtc(_layout.SentinelPath(s.Alias), (at ?? DateTimeOffset.UtcNow).UtcDateTime); // ages are the sentinel file's, by the file server
+    }
+
+    private void DropManifestEntry(string alias)
+    {
+        var manifest = RepoManifest.Read(_layout.ManifestPath)!;
+        manifest["dependencies"]!.AsObject().Remove(alias);
+        File.WriteAllText(_layout.ManifestPath, manifest.ToJsonString());
     }
 
     [Theory]
@@ -76,6 +84,18 @@ public sealed class RepoInspectorTests : IDisposable
     }
 
     [Fact]
+    public void A_holder_whose_lock_was_removed_says_another_process_removed_it_by_a_forced_unlock_or_a_stale_judgement()
+    {
+        File.WriteAllText(_layout.ManifestPath, "{\"name\":\"openfn-repo\",\"private\":true,\"dependencies\":{}}");
+        using var held = new LockService(new LockSettings()).TryCreate(LockService.LockDirFor(_layout.LockTarget("x_1.0.0")), "a test")!;
+        new RepoMaintenance(_layout.Root).Unlock("x_1.0.0", force: true);
+
+        var lost = Assert.Throws<RepoLockException>(() => held.ThrowIfLost("x@1.0.0"));
+
+        Assert.Contains("removed by another process (a forced unlock, or a waiter that judged it stale)", lost.Message);
+    }
+
+    [Fact]
     public void The_prune_plan_keeps_what_is_named_every_version_of_a_name_kept_by_tag_and_with_older_than_only_older_installs()
     {
         var old = DateTimeOffset.UtcNow.AddDays(-40);
@@ -101,6 +121,7 @@ public sealed class RepoInspectorTests : IDisposable
         Installed("wrong@1.0.0", packageVersion: "9.9.9");
         Installed("half@1.0.0");
         File.Delete(_layout.SentinelPath("half_1.0.0"));
+        DropManifestEntry("half_1.0.0"); // with its manifest entry it would be a stock OpenFn install: adopted, never removed
         Installed("orphan@1.0.0");
         File.Delete(_layout.SentinelPath("orphan_1.0.0"));
         Directory.Delete(_layout.AdaptorDir("orphan_1.0.0"), recursive: true);

@@ -27,8 +27,8 @@ public class PublicSurfaceTests
                 "RepoLock.Core.AdaptorInfo", "RepoLock.Core.AdaptorList", "RepoLock.Core.AdaptorRepo", "RepoLock.Core.AdaptorResult", "RepoLock.Core.AdaptorSpecifier",
                 "RepoLock.Core.EnsureResult", "RepoLock.Core.ErrorCodes", "RepoLock.Core.IRepoLockLog", "RepoLock.Core.InstallOutcome",
                 "RepoLock.Core.LockInfo", "RepoLock.Core.LockVerdict", "RepoLock.Core.RepoBundle", "RepoLock.Core.RepoDebris",
-                "RepoLock.Core.RepoInspector", "RepoLock.Core.RepoLockException", "RepoLock.Core.RepoLockSettings", "RepoLock.Core.RepoMaintenance",
-                "RepoLock.Core.RepoProblem", "RepoLock.Core.RepoProblemKind", "RepoLock.Core.RepoStatus",
+                "RepoLock.Core.RepoInspector", "RepoLock.Core.RepoLeftover", "RepoLock.Core.RepoLeftoverKind", "RepoLock.Core.RepoLockException", "RepoLock.Core.RepoLockSettings", "RepoLock.Core.RepoMaintenance",
+                "RepoLock.Core.RepoProblem", "RepoLock.Core.RepoProblemKind", "RepoLock.Core.RepoSpace", "RepoLock.Core.RepoStatus",
             ],
             exported);
         Assert.DoesNotContain(exported, n => n.Contains("Checkpoint", StringComparison.Ordinal) || n.Contains("Clock", StringComparison.Ordinal)
