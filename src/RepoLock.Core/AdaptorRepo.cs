@@ -175,13 +175,7 @@ public sealed class AdaptorRepo
                         var installedStarted = _time.GetTimestamp();
                         try
                         {
-                            using var shown = InstallProgressReporter.Start(subject, _layout.Root, _settings.Npm.NpmPath, _time, _log);
                             var outcome = await _installer.InstallAsync(spec, held, cancellationToken, progress).ConfigureAwait(false);
-                            if (outcome is InstallOutcome.Installed or InstallOutcome.Adopted)
-                            {
-                                shown.Installed(_layout.AdaptorDir(spec.Alias));
-                            }
-
                             return Result(spec, outcome, _time.GetElapsedTime(outcome == InstallOutcome.InstalledByPeer ? started : installedStarted));
                         }
                         catch (RepoLockException e) when (e.Code == ErrorCodes.LockLost && _layout.IsInstalledFresh(spec.Alias))

@@ -63,6 +63,8 @@ internal sealed class AdaptorInstaller
             return InstallOutcome.Adopted;
         }
 
+        // npm runs from here: the start line, "still installing" while it runs, the end line (an adoption above runs no npm and says so).
+        using var shown = InstallProgressReporter.Start(subject, _layout.Root, _settings.Npm.NpmPath, _time, _log);
         using var staging = StagingFolder.Create(_layout, alias, _self, heldLock?.OwnNonce);
         var integrity = await _npm.InstallAsync(staging.Path, spec, cancellationToken).ConfigureAwait(false);
         var staged = staging.StagedAdaptor(alias);
@@ -109,7 +111,13 @@ internal sealed class AdaptorInstaller
         Checkpoint("before-sentinel", spec);
         door.WriteFile(_layout.DigestListingPath(alias), listing);
         var written = door.CreateFile(sentinel, (Sentinel.For(spec, integrity, _self, _time.GetUtcNow()) with { Digest = ContentDigest.Of(listing) }).ToJson());
-        return written ? InstallOutcome.Installed : InstallOutcome.InstalledByPeer; // a sentinel there now is a peer's: never replaced
+        if (!written)
+        {
+            return InstallOutcome.InstalledByPeer; // a sentinel there now is a peer's: never replaced
+        }
+
+        shown.Installed(target);
+        return InstallOutcome.Installed;
     }
 
     /// <summary>

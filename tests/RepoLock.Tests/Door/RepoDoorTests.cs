@@ -177,6 +177,7 @@ public sealed class RepoDoorTests : IClassFixture<InstallFixture>, IDisposable
 
         Assert.Equal(InstallOutcome.Adopted, Assert.Single(result.Adaptors).Outcome);
         Assert.Equal(0, runner.Count); // no npm: nothing moved, nothing reinstalled
+        Assert.DoesNotContain(_log.Infos, l => l.StartsWith("RepoLock: installing ", StringComparison.Ordinal)); // and no progress line claims npm ran
         Assert.Equal(inode, _layout.Door.Look(_layout.AdaptorDir(BetaAlias))!.Value.Ino);
         var sentinel = Sentinel.TryRead(_layout.SentinelPath(BetaAlias))!;
         Assert.True(sentinel.Adopted);
