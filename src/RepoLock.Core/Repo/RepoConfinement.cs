@@ -97,36 +97,15 @@ internal static class RepoConfinement
         return real == inside || real.StartsWith(inside + Path.DirectorySeparatorChar, StringComparison.Ordinal);
     }
 
-    private static void Refuse(string path, EntryKind kind, EntryKind expected)
+    private static void Refuse(string path, EntryKind kind, EntryKind expected) => RepoDoor.Refuse(path, AsFsKind(kind), AsFsKind(expected));
+
+    private static FsKind AsFsKind(EntryKind kind) => kind switch
     {
-        if (kind == expected)
-        {
-            return;
-        }
+        EntryKind.File => FsKind.File,
+        EntryKind.Directory => FsKind.Directory,
+        EntryKind.Link => FsKind.Link,
+        _ => FsKind.Missing,
+    };
 
-        var what = kind switch
-        {
-            EntryKind.Link => $"is a link (to {new FileInfo(path).LinkTarget}), not a {(expected == EntryKind.Directory ? "folder" : "file")}",
-            EntryKind.File => "is a file, not a folder",
-            EntryKind.Directory => "is a folder, not a file",
-            _ => "disappeared while RepoLock looked at it",
-        };
-        throw Errors.LinkInRepo(path, what);
-    }
-
-    private static string[] PartsBelow(string root, string dir)
-    {
-        var relative = Path.GetRelativePath(root, Path.GetFullPath(dir));
-        if (relative == ".")
-        {
-            return [];
-        }
-
-        if (relative == ".." || relative.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.IsPathRooted(relative))
-        {
-            throw Errors.LinkInRepo(dir, $"is not inside the repo {root}");
-        }
-
-        return relative.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
-    }
+    private static string[] PartsBelow(string root, string dir) => RepoDoor.PartsBelow(root, dir);
 }

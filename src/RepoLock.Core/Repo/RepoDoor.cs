@@ -234,7 +234,7 @@ internal sealed partial class RepoDoor
         }
 
         var path = Root;
-        foreach (var part in PartsBelow(dir))
+        foreach (var part in PartsBelow(Root, dir))
         {
             path = Path.Combine(path, part);
             var next = Step(current, part, path, fresh, create);
@@ -366,7 +366,8 @@ internal sealed partial class RepoDoor
         }
     }
 
-    private static void Refuse(string path, FsKind kind, FsKind expected)
+    /// <summary>RL4002 unless <paramref name="kind"/> is <paramref name="expected"/>: the one wording for a link or wrong entry in the repo.</summary>
+    internal static void Refuse(string path, FsKind kind, FsKind expected)
     {
         if (kind == expected)
         {
@@ -396,9 +397,10 @@ internal sealed partial class RepoDoor
         }
     }
 
-    private string[] PartsBelow(string dir)
+    /// <summary>The components of <paramref name="dir"/> below <paramref name="root"/>; RL4002 when it is not inside it (checked on path text first, then on disk by the walk).</summary>
+    internal static string[] PartsBelow(string root, string dir)
     {
-        var relative = Path.GetRelativePath(Root, Path.GetFullPath(dir));
+        var relative = Path.GetRelativePath(root, Path.GetFullPath(dir));
         if (relative == ".")
         {
             return [];
@@ -406,7 +408,7 @@ internal sealed partial class RepoDoor
 
         if (relative == ".." || relative.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.IsPathRooted(relative))
         {
-            throw Errors.LinkInRepo(dir, $"is not inside the repo {Root}");
+            throw Errors.LinkInRepo(dir, $"is not inside the repo {root}");
         }
 
         return relative.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
