@@ -82,6 +82,7 @@ using (var ctx = new BenchContext(options, paths))
     await Measure(["contention"], async () => [await Contention.RunAsync(ctx)], ("contention", 7, "Contention"));
     await Measure(["digest"], async () => [await DigestCost.RunAsync(ctx)], ("digest", 9, "Install digest cost"));
     await Measure(["waiting-calls"], async () => [await QuietWaiting.RunAsync(ctx)], ("waiting-calls", 10, "A waiting build on the wire"));
+    await Measure(["fleet"], async () => [await Fleet.RunAsync(ctx)], ("fleet", 11, "A fleet on one export"));
 
     BuildFixture? fixture = null;
     string? installedRepo = null;

@@ -10,6 +10,9 @@ public sealed record ChildProcessResult(int ExitCode, string Stdout, string Stde
     /// <summary>Every output line with the time since the start, then the exit, for a look at what a run spent its time on.</summary>
     public string Timeline { get; init; } = "";
 
+    /// <summary>When the process was started (<see cref="Stopwatch.GetTimestamp"/>): the origin of <see cref="Timeline"/>'s times.</summary>
+    public long StartTimestamp { get; init; }
+
     public string Output => Stdout + Stderr;
 
     /// <summary>The last lines of the output, for an error message.</summary>
@@ -41,6 +44,7 @@ public sealed class ChildProcess : IDisposable
     private readonly List<(string Text, TaskCompletionSource Seen)> _waits = [];
     private readonly object _gate = new();
     private bool _exitRecorded;
+    private long _startTimestamp;
 
     private ChildProcess(Process process) => _process = process;
 
@@ -87,6 +91,7 @@ public sealed class ChildProcess : IDisposable
         child._process.ErrorDataReceived += (_, e) => child.OnLine(e.Data, child._stderr);
         child._process.Exited += (_, _) => child._clock.Stop();
         child._clock.Start();
+        child._startTimestamp = Stopwatch.GetTimestamp();
         child._process.Start();
         child._process.BeginOutputReadLine();
         child._process.BeginErrorReadLine();
@@ -260,7 +265,11 @@ public sealed class ChildProcess : IDisposable
                 _exitRecorded = true;
             }
 
-            return new ChildProcessResult(exitCode, _stdout.ToString(), _stderr.ToString(), _clock.Elapsed, timedOut) { Timeline = _timeline.ToString() };
+            return new ChildProcessResult(exitCode, _stdout.ToString(), _stderr.ToString(), _clock.Elapsed, timedOut)
+            {
+                Timeline = _timeline.ToString(),
+                StartTimestamp = _startTimestamp,
+            };
         }
     }
 

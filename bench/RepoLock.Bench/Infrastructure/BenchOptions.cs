@@ -44,7 +44,8 @@ public sealed record BenchOptions
                                                                                writes bench/results/smoke/ only
         Options:
           --only a,b      run only these measurements: cache-hit, lock, noop-build, cold-start, baselines, recovery, contention,
-                          waiting-cpu, waiting-calls, digest (the real @openfn/language-http from the npm registry)
+                          waiting-cpu, waiting-calls, fleet (needs root, sshd, sshfs), digest (the real
+                          @openfn/language-http from the npm registry)
           --keep-temp     keep the temporary folder (repos, projects, npm caches)
           --latency S     tarball latency of the fake registry in seconds for 4 and 5 (default 1.5; smoke 0.2)
         A run with --only or --latency writes bench/results/benchmarks-partial.* and leaves the published figures alone.
@@ -100,6 +101,11 @@ public sealed record Sizes
     public required int WaitingPairs { get; init; }
     public required double WaitingSeconds { get; init; }
 
+    // 11: waiters per run, and the steady-state window after the go (once their pauses have grown).
+    public required int[] FleetNs { get; init; }
+    public required TimeSpan FleetWarmUp { get; init; }
+    public required TimeSpan FleetWindow { get; init; }
+
     public static readonly Sizes FullRun = new()
     {
         BdnWarmups = 2,
@@ -121,6 +127,9 @@ public sealed record Sizes
         ContentionPollMs = [200, 5],
         WaitingPairs = 5,
         WaitingSeconds = 5,
+        FleetNs = [8, 32, 64],
+        FleetWarmUp = TimeSpan.FromSeconds(10),
+        FleetWindow = TimeSpan.FromSeconds(30),
     };
 
     public static readonly Sizes SmokeRun = new()
@@ -144,5 +153,8 @@ public sealed record Sizes
         ContentionPollMs = [200, 5],
         WaitingPairs = 1,
         WaitingSeconds = 2,
+        FleetNs = [2],
+        FleetWarmUp = TimeSpan.FromSeconds(2),
+        FleetWindow = TimeSpan.FromSeconds(3),
     };
 }

@@ -171,6 +171,11 @@ public static class ColdStart
                     why = parts.Count > 0 ? string.Join("; ", parts) : $"{Fixtures.AdaptorCount} npm processes share {Environment.ProcessorCount} cores";
                 }
 
+                if (k > 1)
+                {
+                    section.Notes.Add(ColdStartBreakdown.Note(driver, k, runs, free));
+                }
+
                 section.Target($"cold start, {driver}, K={k}, against the coordination-free floor", "≤ 1.10×", $"{Fmt.X(freeRatio)} ({Fmt.S(wall)} / {Fmt.S(freeFloor)})",
                     k >= Fixtures.AdaptorCount ? freeRatio <= 1.10 : null,
                     k < Fixtures.AdaptorCount ? "information only below K = 4 (the target is set for K = 4 and 8)" : null);
@@ -185,27 +190,8 @@ public static class ColdStart
             }
         }
 
-        var coreWaits = coreRuns.Select(r => r.Results.Sum(p => CountOf(p.Output, "the repo manifest: lock"))).ToList();
-        if (coreRuns.Count > 0)
-        {
-            section.Notes.Add($"Repo manifest lock ({CoreDriver} runs, which log every first wait): in {coreWaits.Count(w => w > 0)} of {coreRuns.Count} runs an install found " +
-                              $"`package.json`'s lock taken and waited for it; {coreWaits.Sum()} such waits in all. " +
-                              $"The manifest lock is held for about a millisecond; a waiter on the same machine is woken by the release (inotify), otherwise it tries again after {new LockSettings().PollInterval.TotalMilliseconds:0} ms.");
-        }
-
         section.Notes.Add("Installs per alias must be exactly 1 and failures 0 in every run; a run that breaks either is reported as an error (the bench exits non-zero).");
         return (section, coreRuns);
-    }
-
-    private static int CountOf(string text, string part)
-    {
-        var n = 0;
-        for (var i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal))
-        {
-            n++;
-        }
-
-        return n;
     }
 
     /// <summary>

@@ -99,7 +99,7 @@ public static class WaitingCpu
     }
 
     /// <summary>User + system CPU of a running process (all its threads so far), from /proc/&lt;pid&gt;/stat; 0 where that cannot be read.</summary>
-    private static double ProcessCpuSeconds(int pid)
+    internal static double ProcessCpuSeconds(int pid)
     {
         try
         {

@@ -58,14 +58,22 @@ internal sealed class LockService
     public async Task<LockHandle> AcquireAsync(string target, string purpose, string subject, CancellationToken cancellationToken)
     {
         using var waiter = StartWaiting(target, subject);
+        long? waitStarted = null;
         while (true)
         {
             var handle = waiter.TryAcquire(purpose);
             if (handle is not null)
             {
+                if (waitStarted is { } started)
+                {
+                    // At detailed verbosity: where a build's time went when a short lock (the repo manifest's) was held by a peer.
+                    Log.Detail($"RepoLock: {subject}: waited {Time.GetElapsedTime(started).TotalMilliseconds:0} ms for its lock, held by another process.");
+                }
+
                 return handle;
             }
 
+            waitStarted ??= Time.GetTimestamp();
             await waiter.PauseAsync(cancellationToken).ConfigureAwait(false);
         }
     }

@@ -17,6 +17,9 @@ public sealed class SshfsPair : IDisposable
     public const int CacheSeconds = 2;
 
     private const string Sshd = "/usr/sbin/sshd";
+
+    /// <summary>OpenSSH's SFTP server as a program (Debian's path); <see cref="SshfsPair(string?, bool)"/> runs it per mount to log every request.</summary>
+    private const string SftpServer = "/usr/lib/openssh/sftp-server";
     private static readonly TimeSpan Step = TimeSpan.FromSeconds(30);
 
     private readonly TempDir _dir = new("sshfs");
@@ -30,8 +33,19 @@ public sealed class SshfsPair : IDisposable
 
     /// <summary>A pair whose second mount gets extra sshfs/FUSE options (for example the kernel's lookup caching: <c>entry_timeout=1,negative_timeout=90</c>).</summary>
     internal SshfsPair(string? mount2Options)
+        : this(mount2Options, logRequests: false)
     {
-        SkipReason = Missing();
+    }
+
+    /// <summary>
+    /// A pair whose file server logs every request it receives, one log per mount (<see cref="RequestLog"/>): each mount's sshfs runs
+    /// OpenSSH's <c>sftp-server -l DEBUG3</c> as its remote command instead of sshd's internal one. What a fleet of clients asks of the
+    /// server is then counted where a file server would count it.
+    /// </summary>
+    internal SshfsPair(string? mount2Options, bool logRequests)
+    {
+        SkipReason = Missing() ?? (logRequests && !File.Exists(SftpServer) ? $"counting requests needs {SftpServer} (openssh-sftp-server)." : null);
+        LogsRequests = logRequests;
         if (SkipReason is not null)
         {
             return;
@@ -62,6 +76,12 @@ public sealed class SshfsPair : IDisposable
     public string Mount1 => _dir.Combine("m1");
 
     public string Mount2 => _dir.Combine("m2");
+
+    /// <summary>Whether the server logs every request (<see cref="RequestLog"/>).</summary>
+    public bool LogsRequests { get; }
+
+    /// <summary>The server's request log of one mount (sftp-server's DEBUG3 lines: <c>request N: mkdir</c>, ...); only with request logging.</summary>
+    public string RequestLog(string mountPoint) => mountPoint + ".requests.log";
 
     private static string? Missing()
     {
@@ -156,7 +176,17 @@ public sealed class SshfsPair : IDisposable
     {
         // sshfs daemonizes, and its ssh child keeps the stderr it started with: give them a log file, not a pipe we would wait on.
         var log = mountPoint + ".log";
-        var (code, _) = Exec("sh", ["-c", "exec sshfs \"$@\" >\"$LOG\" 2>&1", "sshfs",
+        string[] server = [];
+        if (LogsRequests && OperatingSystem.IsLinux())
+        {
+            // A path (with a slash) is run as a command on the server, not as a subsystem; its stderr is the request log.
+            var wrapper = mountPoint + ".sftp-server.sh";
+            File.WriteAllText(wrapper, $"#!/bin/sh\nexec {SftpServer} -e -l DEBUG3 2>>'{RequestLog(mountPoint)}'\n");
+            File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            server = ["-o", $"sftp_server={wrapper}"];
+        }
+
+        var (code, _) = Exec("sh", ["-c", "exec sshfs \"$@\" >\"$LOG\" 2>&1", "sshfs", .. server,
             "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-o", $"IdentityFile={_dir.Combine("user_key")},StrictHostKeyChecking=no,UserKnownHostsFile=/dev/null,BatchMode=yes,LogLevel=ERROR",
             "-o", $"dcache_timeout={CacheSeconds}" + (extraOptions is null ? "" : "," + extraOptions),

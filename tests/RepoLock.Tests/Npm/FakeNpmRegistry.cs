@@ -37,6 +37,7 @@ public sealed class FakeNpmRegistry : IDisposable
     private readonly Dictionary<string, TarballEntry> _tarballs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
     private readonly HashSet<string> _hangs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TarballHold> _holds = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _packumentCounts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _tarballCounts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Socket, byte> _connections = new();
@@ -128,6 +129,17 @@ public sealed class FakeNpmRegistry : IDisposable
     public void Hang(string name)
     {
         lock (_gate) _hangs.Add(name);
+    }
+
+    /// <summary>
+    /// Tarball requests for <paramref name="name"/> wait until the hold is released (or the registry disposed): an npm install that
+    /// stays in its download for as long as a test or the bench needs, and says when it got there (<see cref="TarballHold.Requested"/>).
+    /// </summary>
+    public TarballHold HoldTarball(string name)
+    {
+        var hold = new TarballHold();
+        lock (_gate) _holds[name] = hold;
+        return hold;
     }
 
     /// <summary>Number of packument requests received for <paramref name="name"/> (including failed/hung ones).</summary>
@@ -329,6 +341,14 @@ public sealed class FakeNpmRegistry : IDisposable
 
         string countName = entry?.Name ?? path[..path.IndexOf("/-/", StringComparison.Ordinal)];
         _tarballCounts.AddOrUpdate(countName, 1, (_, n) => n + 1);
+
+        TarballHold? hold;
+        lock (_gate) _holds.TryGetValue(countName, out hold);
+        if (hold is not null)
+        {
+            hold.Arrived();
+            await hold.Released.WaitAsync(ct).ConfigureAwait(false);
+        }
 
         var latency = TarballLatency;
         if (latency > TimeSpan.Zero)
@@ -635,4 +655,21 @@ public sealed class FakeNpmRegistry : IDisposable
             if (_start == _end) _start = _end = 0;
         }
     }
+}
+
+/// <summary>A tarball held back by <see cref="FakeNpmRegistry.HoldTarball"/>: completes <see cref="Requested"/> at the first request; answers once released.</summary>
+public sealed class TarballHold
+{
+    private readonly TaskCompletionSource _requested = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the tarball is first asked for.</summary>
+    public Task Requested => _requested.Task;
+
+    internal Task Released => _released.Task;
+
+    /// <summary>Answers the waiting requests, and every later one at once.</summary>
+    public void Release() => _released.TrySetResult();
+
+    internal void Arrived() => _requested.TrySetResult();
 }
