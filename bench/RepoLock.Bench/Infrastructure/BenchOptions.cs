@@ -105,6 +105,7 @@ public sealed record Sizes
     public required int[] FleetNs { get; init; }
     public required TimeSpan FleetWarmUp { get; init; }
     public required TimeSpan FleetWindow { get; init; }
+    public required int FleetHandOvers { get; init; }
 
     public static readonly Sizes FullRun = new()
     {
@@ -116,7 +117,7 @@ public sealed record Sizes
         NoOpSummaryBuilds = 2,
         TarballLatency = TimeSpan.FromSeconds(1.5),
         ColdKs = [1, 4, 8],
-        ColdRepeats = 3,
+        ColdRepeats = 5,
         FloorRepeats = 3,
         NoOpKRepeats = 2,
         CoreKs = [1, 4, 8],
@@ -129,7 +130,8 @@ public sealed record Sizes
         WaitingSeconds = 5,
         FleetNs = [8, 32, 64],
         FleetWarmUp = TimeSpan.FromSeconds(10),
-        FleetWindow = TimeSpan.FromSeconds(30),
+        FleetWindow = TimeSpan.FromSeconds(20),
+        FleetHandOvers = 5,
     };
 
     public static readonly Sizes SmokeRun = new()
@@ -156,5 +158,6 @@ public sealed record Sizes
         FleetNs = [2],
         FleetWarmUp = TimeSpan.FromSeconds(2),
         FleetWindow = TimeSpan.FromSeconds(3),
+        FleetHandOvers = 1,
     };
 }

@@ -36,7 +36,7 @@ public static class ColdStart
             "`AdaptorRepoDir` and `RepoLockRegistry` = the fake registry. " +
             $"**{CoreDriver}**: K processes of tests/RepoLock.TestHost `install`, which run the same core (`AdaptorRepo`) without MSBuild. " +
             "Every process gets its own empty npm cache (`npm_config_cache`), so each npm install downloads its tarball: installs per alias = tarball requests for that package. " +
-            $"Wall = first start to last exit (median of {size.ColdRepeats}). CPU used = user + system time of all the run's processes, npm included " +
+            $"Wall = first start to last exit (median of {size.ColdRepeats}); Wall / coordination-free = the median of the ratios of each shared run to the coordination-free run made right after it, with the best shared run over the best coordination-free run beside it. CPU used = user + system time of all the run's processes, npm included " +
             "(from the bench's reaped-children counters); CPU / cores is the wall time the run could not beat on this machine even if perfectly spread. Floor = one process of the same driver installing one adaptor alone on an empty repo " +
             $"(median of {size.FloorRepeats}, rotating through the four): information, with Wall / K=1. " +
             "**Coordination-free floor** (the target's reference): the same K processes started together in the same run, alternating with the shared runs, " +
@@ -91,7 +91,10 @@ public static class ColdStart
                 Check(section, runs);
                 Check(section, free);
                 var freeFloor = Fmt.Median(free.Select(x => x.WallSeconds));
-                var freeRatio = Fmt.Median(runs.Select(x => x.WallSeconds)) / freeFloor;
+                // Each shared run is paired with the coordination-free run right after it: the median of the pairs' ratios is the figure
+                // (drift in the machine's load cancels within a pair); the best of each kind, the "best of 2", is shown beside it.
+                var freeRatio = Fmt.Median(runs.Zip(free, (a, b) => a.WallSeconds / b.WallSeconds));
+                var bestRatio = runs.Min(x => x.WallSeconds) / free.Min(x => x.WallSeconds);
                 if (driver == CoreDriver)
                 {
                     coreRuns.AddRange(runs);
@@ -127,7 +130,7 @@ public static class ColdStart
                     }
                 }
 
-                section.Row(driver, k.ToString(Fmt.Inv), Fmt.S(wall), Fmt.S(freeFloor), Fmt.X(freeRatio), Fmt.S(floor), Fmt.X(ratio), wallK1 is { } w1 ? Fmt.X(wall / w1) : "",
+                section.Row(driver, k.ToString(Fmt.Inv), Fmt.S(wall), Fmt.S(freeFloor), $"{Fmt.X(freeRatio)} (best {Fmt.X(bestRatio)})", Fmt.S(floor), Fmt.X(ratio), wallK1 is { } w1 ? Fmt.X(wall / w1) : "",
                     cpu is { } c ? Fmt.S(c) : "", cpu is { } c2 ? Fmt.S(c2 / Environment.ProcessorCount) : "", installs, runs.Sum(x => x.Failures).ToString(Fmt.Inv),
                     noOp is { } n ? $"{Fmt.S(n)} (CPU {(noOpCpuK is { } nc ? Fmt.S(nc) : "?")})" : "", string.Join(", ", runs.Select(x => x.WallSeconds.ToString("0.00", Fmt.Inv))));
                 section.Figures.Add(new()
@@ -144,6 +147,8 @@ public static class ColdStart
                     ["coordinationFreeFloorSeconds"] = free.Select(x => Fmt.R(x.WallSeconds)).ToList(),
                     ["medianCoordinationFreeFloorSeconds"] = Fmt.R(freeFloor),
                     ["ratioToCoordinationFreeFloor"] = Fmt.R(freeRatio),
+                    ["pairRatiosToCoordinationFreeFloor"] = runs.Zip(free, (a, b) => Fmt.R(a.WallSeconds / b.WallSeconds)).ToList(),
+                    ["bestOfRatioToCoordinationFreeFloor"] = Fmt.R(bestRatio),
                     ["coordinationFreeFloorCpuSeconds"] = free.Select(x => x.CpuSeconds is { } c ? Fmt.R(c, 2) : (double?)null).ToList(),
                     ["cpuSeconds"] = runs.Select(x => x.CpuSeconds is { } c ? Fmt.R(c, 2) : (double?)null).ToList(),
                     ["floorCpuSeconds"] = floors.Select(x => x.CpuSeconds is { } c ? Fmt.R(c, 2) : (double?)null).ToList(),
@@ -176,7 +181,8 @@ public static class ColdStart
                     section.Notes.Add(ColdStartBreakdown.Note(driver, k, runs, free));
                 }
 
-                section.Target($"cold start, {driver}, K={k}, against the coordination-free floor", "≤ 1.10×", $"{Fmt.X(freeRatio)} ({Fmt.S(wall)} / {Fmt.S(freeFloor)})",
+                section.Target($"cold start, {driver}, K={k}, against the coordination-free floor", "≤ 1.10×",
+                    $"{Fmt.X(freeRatio)} (median of {runs.Count} pairs; best of {runs.Count}: {Fmt.X(bestRatio)}; medians {Fmt.S(wall)} / {Fmt.S(freeFloor)})",
                     k >= Fixtures.AdaptorCount ? freeRatio <= 1.10 : null,
                     k < Fixtures.AdaptorCount ? "information only below K = 4 (the target is set for K = 4 and 8)" : null);
                 section.Target($"cold start, {driver}, K={k}, against one build alone", "information", $"{Fmt.X(ratio)} ({Fmt.S(wall)} / {Fmt.S(floor)})", null, why);

@@ -17,7 +17,7 @@ public static partial class Fleet
     {
         var size = ctx.Size;
         var settings = new LockSettings();
-        var foreign = Recovery.UnshareWorks();
+        var foreign = HostTools.UnshareWorks;
         var section = new Section { Id = "fleet", Number = 11, Title = "A fleet on one export: N waiters across two sshfs mounts" };
         section.Method =
             "One folder is exported by sshd on 127.0.0.1 and mounted twice with sshfs (the tests' `SshfsPair`: two clients with their own caches, " +
@@ -29,32 +29,75 @@ public static partial class Fleet
             $"holds {Sentinels} sentinels of other versions). From {size.FleetWarmUp.TotalSeconds:0} s after the go (their pauses have grown to the cap) for {size.FleetWindow.TotalSeconds:0} s: " +
             "requests both servers received, user + system CPU of the waiters and of the two `sftp-server` processes (/proc). Then the tarball is released: the holder finishes " +
             "and releases its lock; hand-over = from the lock's release (seen by the bench on the server's folder through inotify) to each waiter printing its outcome. " +
-            "Every waiter must report the adaptor installed by a peer, and the adaptor must be downloaded once.";
+            "Every waiter must report the adaptor installed by a peer, and the adaptor must be downloaded once. " +
+            $"The hand-over of a row is one release; the row \"hand-over only\" repeats it {size.FleetHandOvers} times with N = {size.FleetNs[0]} (no counting window; released {size.FleetWarmUp.TotalSeconds:0}–{size.FleetWarmUp.TotalSeconds + 2:0} s after the go). " +
+            "The last row repeats the middle N on a second pair mounted with `cache=no` (sshfs's own cache of attributes and listings off): what the client's cache is worth.";
         section.Columns = ["N waiters", "Requests/s at the server", "Per waiter", "By request (window)", "Server CPU", "Waiting CPU per waiter", "Hand-over p50", "p90", "max", "Requests during hand-over"];
 
-        using var pair = new SshfsPair(null, logRequests: true);
-        if (pair.SkipReason is { } why)
+        using (var pair = new SshfsPair(null, logRequests: true))
         {
-            section.Notes.Add($"Not measured here: {why}");
-            return section;
-        }
-
-        foreach (var n in size.FleetNs)
-        {
-            var r = await RunOneAsync(ctx, pair, n, foreign, section);
-            if (r is null)
+            if (pair.SkipReason is { } why)
             {
-                continue;
+                section.Notes.Add($"Not measured here: {why}");
+                return section;
             }
 
-            ctx.Progress($"fleet N={n}: {r.PerSecond:0.0} requests/s at the server ({r.PerSecond / n:0.00} per waiter), hand-over p50 {r.HandOverMs.Median():0} ms, max {r.HandOverMs.Max():0} ms");
-            section.Row(n.ToString(Fmt.Inv), Fmt.N(r.PerSecond, "0.0"), Fmt.N(r.PerSecond / n, "0.00"),
+            foreach (var n in size.FleetNs)
+            {
+                await MeasureAsync(pair, n, n.ToString(Fmt.Inv), "");
+            }
+
+            // Each row above is one release, and all its waiters see it through the same client caches: one event. The hand-over's
+            // figure comes from several releases, each at a random point of the waiters' schedule and of the caches' lifetimes.
+            var n0 = size.FleetNs[0];
+            var handOvers = new List<double>();
+            var events = new List<double>();
+            for (var e = 0; e < size.FleetHandOvers; e++)
+            {
+                if (await RunOneAsync(ctx, pair, n0, foreign, section, TimeSpan.Zero) is { } h)
+                {
+                    handOvers.AddRange(h.HandOverMs);
+                    events.Add(h.HandOverMs.Median());
+                }
+            }
+
+            if (handOvers.Count > 0)
+            {
+                ctx.Progress($"fleet hand-over, N={n0} × {events.Count} releases: p50 {handOvers.Median():0} ms, p90 {Percentile(handOvers, 0.9):0} ms");
+                section.Row($"{n0} × {events.Count} releases (hand-over only)", "", "", "", "", "", Fmt.Ms(handOvers.Median()), Fmt.Ms(Percentile(handOvers, 0.9)), Fmt.Ms(handOvers.Max()), "");
+                section.Figures.Add(new() { ["waiters"] = n0, ["releases"] = events.Count, ["handOverMs"] = handOvers.Select(t => Fmt.R(t, 0)).ToList(), ["medianPerRelease"] = events.Select(t => Fmt.R(t, 0)).ToList() });
+                section.Target($"fleet hand-over, N={n0} × {events.Count} releases, p50 (waiters on other clients than the holder)", $"≤ {settings.MaxPollInterval.TotalSeconds:0} s (one poll)",
+                    Fmt.Ms(handOvers.Median()), handOvers.Median() <= settings.MaxPollInterval.TotalMilliseconds,
+                    $"includes the client's cache: sshfs serves listings and attributes up to {SshfsPair.CacheSeconds} s old (dcache_timeout), the kernel 1 s more; medians per release: " +
+                    string.Join(", ", events.Select(t => t.ToString("0", Fmt.Inv))) + " ms");
+            }
+        }
+
+        // The mount option that matters most for the hand-over: the client's own cache of listings and attributes (sshfs's dcache, like
+        // NFS's acdirmin/acdirmax). Off, every lookup and listing goes to the server: faster hand-over, more requests.
+        var nOff = size.FleetNs[size.FleetNs.Length / 2];
+        using (var uncached = new SshfsPair(null, logRequests: true, bothOptions: "cache=no"))
+        {
+            await MeasureAsync(uncached, nOff, $"{nOff}, sshfs `cache=no`", " (sshfs cache=no)");
+        }
+
+        async Task MeasureAsync(SshfsPair pair, int n, string label, string variant)
+        {
+            var r = await RunOneAsync(ctx, pair, n, foreign, section, size.FleetWindow);
+            if (r is null)
+            {
+                return;
+            }
+
+            ctx.Progress($"fleet N={n}{variant}: {r.PerSecond:0.0} requests/s at the server ({r.PerSecond / n:0.00} per waiter), hand-over p50 {r.HandOverMs.Median():0} ms, max {r.HandOverMs.Max():0} ms");
+            section.Row(label, Fmt.N(r.PerSecond, "0.0"), Fmt.N(r.PerSecond / n, "0.00"),
                 string.Join(", ", r.ByRequest.Select(kv => $"{kv.Key} {kv.Value}")),
                 $"{Fmt.N(r.ServerCpuPerSecond * 1000, "0")} ms/s", $"{Fmt.N(r.WaiterCpuPerSecond * 1000 / n, "0.0")} ms/s",
                 Fmt.Ms(r.HandOverMs.Median()), Fmt.Ms(Percentile(r.HandOverMs, 0.9)), Fmt.Ms(r.HandOverMs.Max()), r.HandOverRequests.ToString(Fmt.Inv));
             section.Figures.Add(new()
             {
                 ["waiters"] = n,
+                ["sshfsCache"] = variant.Length == 0,
                 ["windowSeconds"] = size.FleetWindow.TotalSeconds,
                 ["requestsPerSecond"] = Fmt.R(r.PerSecond, 2),
                 ["requestsPerSecondPerWaiter"] = Fmt.R(r.PerSecond / n, 3),
@@ -65,9 +108,10 @@ public static partial class Fleet
                 ["handOverRequests"] = r.HandOverRequests,
                 ["foreignHolder"] = foreign,
             });
-            section.Target($"fleet N={n}: requests at the server per waiting process", "≤ 3 /s", $"{r.PerSecond / n:0.00} /s", r.PerSecond / n <= 3);
-            section.Target($"fleet N={n}: hand-over p50 (waiters on other clients than the holder)", $"≤ {settings.MaxPollInterval.TotalSeconds:0} s (one poll)",
-                Fmt.Ms(r.HandOverMs.Median()), r.HandOverMs.Median() <= settings.MaxPollInterval.TotalMilliseconds);
+            section.Target($"fleet N={n}{variant}: requests at the server per waiting process", "≤ 3 /s", $"{r.PerSecond / n:0.00} /s",
+                variant.Length == 0 ? r.PerSecond / n <= 3 : null, variant.Length == 0 ? null : "information: what the client's cache saves the server (a mount option, not RepoLock's)");
+            section.Target($"fleet N={n}{variant}: hand-over p50, one release", "information", Fmt.Ms(r.HandOverMs.Median()), null,
+                "one release seen by every waiter through the same caches; the target is judged on several releases (the row \"hand-over only\")");
         }
 
         section.Notes.Add("Extrapolation to 500 and 2,000 agents, and the mount options that matter: docs/nfs-and-kubernetes.md (\"A fleet on one export\").");
@@ -77,7 +121,8 @@ public static partial class Fleet
     private sealed record FleetRun(double PerSecond, IReadOnlyList<KeyValuePair<string, int>> ByRequest, double ServerCpuPerSecond, double WaiterCpuPerSecond,
         IReadOnlyList<double> HandOverMs, int HandOverRequests);
 
-    private static async Task<FleetRun?> RunOneAsync(BenchContext ctx, SshfsPair pair, int n, bool foreign, Section section)
+    /// <param name="window">The steady-state window to count in; zero for a hand-over only (released at a random point of the waiters' schedule).</param>
+    private static async Task<FleetRun?> RunOneAsync(BenchContext ctx, SshfsPair pair, int n, bool foreign, Section section, TimeSpan window)
     {
         var size = ctx.Size;
         var adaptor = Fixtures.Adaptors[0];
@@ -93,7 +138,7 @@ public static partial class Fleet
 
         var downloadsBefore = ctx.Registry.TarballRequests(adaptor.Name);
         var tarball = ctx.Registry.HoldTarball(adaptor.Name);
-        string[] prefix = foreign ? ["unshare", "--pid", "--fork", "--mount-proc"] : [];
+        string[] prefix = HostTools.Elsewhere(foreign);
         string[] install = [ctx.Paths.TestHostDll, "install"];
         string[] tail = [ctx.Registry.Url, "-", "300", "4", adaptor.ToString()];
         string[] hold = [.. prefix, "dotnet", .. install, shared, .. tail];
@@ -113,14 +158,14 @@ public static partial class Fleet
             ctx.Progress($"fleet N={n}: {n} waiters up; go");
             File.WriteAllText(gate, "");
             var servers = ServerProcesses(pair);
-            await Task.Delay(size.FleetWarmUp);
+            await Task.Delay(window > TimeSpan.Zero ? size.FleetWarmUp : size.FleetWarmUp + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 2000)));
 
             var requests0 = Requests(pair);
             var serverCpu0 = servers.Sum(WaitingCpu.ProcessCpuSeconds);
             var waiterCpu0 = waiters.Sum(w => WaitingCpu.ProcessCpuSeconds(w.Id));
             var clock = Stopwatch.StartNew();
-            await Task.Delay(size.FleetWindow);
-            var seconds = clock.Elapsed.TotalSeconds;
+            await Task.Delay(window);
+            var seconds = Math.Max(clock.Elapsed.TotalSeconds, 0.001);
             var requests1 = Requests(pair);
             var serverCpu = (servers.Sum(WaitingCpu.ProcessCpuSeconds) - serverCpu0) / seconds;
             var waiterCpu = (waiters.Sum(w => WaitingCpu.ProcessCpuSeconds(w.Id)) - waiterCpu0) / seconds;
@@ -183,8 +228,8 @@ public static partial class Fleet
                 section.Errors.Add($"fleet N={n}: the adaptor is not complete at the end");
             }
 
-            var window = requests1.Subtract(requests0);
-            return new FleetRun(window.Values.Sum() / seconds, window.OrderByDescending(kv => kv.Value).ToList(), serverCpu, waiterCpu,
+            var counted = requests1.Subtract(requests0);
+            return new FleetRun(counted.Values.Sum() / seconds, counted.OrderByDescending(kv => kv.Value).ToList(), serverCpu, waiterCpu,
                 doneAt.Select(t => (t - releaseAt).TotalMilliseconds).ToList(), requests2.Subtract(requests1).Values.Sum());
         }
         finally

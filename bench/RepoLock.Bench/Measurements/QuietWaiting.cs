@@ -18,8 +18,8 @@ public static partial class QuietWaiting
         var window = TimeSpan.FromSeconds(smoke ? 3 : 20);
         var steady = TimeSpan.FromSeconds(smoke ? 3 : 5); // after the waiter's first try: its first pauses are short on purpose
         var handOvers = smoke ? 1 : 7;
-        var foreign = Recovery.UnshareWorks();
-        var section = new Section { Id = "waiting-calls", Number = 9, Title = "A waiting build on the wire: system calls and hand-over" };
+        var foreign = HostTools.UnshareWorks;
+        var section = new Section { Id = "waiting-calls", Number = 10, Title = "A waiting build on the wire: system calls and hand-over" };
         section.Method =
             $"**System calls**: a tests/RepoLock.TestHost `hold` process holds the lock of `@fixture/language-alpha_1.0.0` ({(foreign ? "in another PID namespace, so the waiter sees a holder on another machine" : "on this machine")}); " +
             $"the scope's sentinel folder holds {Sentinels} sentinels of other versions. A TestHost `install` of the adaptor (the core a build runs) waits for it under " +
@@ -32,7 +32,7 @@ public static partial class QuietWaiting
             $"Once with the kernel's notifications (a waiter on the same machine) and once polling only (`Notifications = false`: what a waiter on another machine sees), {handOvers} times each.";
         section.Columns = ["Figure", "Value"];
 
-        if (StraceWorks())
+        if (HostTools.Works("strace", "-qq", "-o", "/dev/null", "true"))
         {
             var (perSecond, byCall) = await CountCallsAsync(ctx, foreign, steady, window);
             section.Row("system calls on repo paths per second, waiting for a live holder", perSecond.ToString("0.00", Fmt.Inv));
@@ -75,7 +75,7 @@ public static partial class QuietWaiting
             File.WriteAllText(Path.Combine(scope, $"language-alpha_0.{i}.0.done"), "");
         }
 
-        string[] prefix = foreign ? ["unshare", "--pid", "--fork", "--mount-proc"] : [];
+        string[] prefix = HostTools.Elsewhere(foreign);
         string[] hold = [.. prefix, "dotnet", ctx.Paths.TestHostDll, "hold", layout.LockTarget("@fixture/language-alpha_1.0.0"), "300"];
         using var holder = ChildProcess.Start(hold[0], hold[1..]);
         await holder.WaitForLineAsync("LOCKED", TimeSpan.FromSeconds(60));
@@ -120,7 +120,7 @@ public static partial class QuietWaiting
     private static async Task<double> HandOverAsync(BenchContext ctx, LockSettings settings, TimeSpan warmUp, bool foreign)
     {
         var target = new RepoLayout(ctx.NewFolder("handover")).LockTarget("@fixture/language-alpha_1.0.0");
-        string[] prefix = foreign ? ["unshare", "--pid", "--fork", "--mount-proc"] : [];
+        string[] prefix = HostTools.Elsewhere(foreign);
         string[] hold = [.. prefix, "dotnet", ctx.Paths.TestHostDll, "hold", target, "300"];
         using var holder = ChildProcess.Start(hold[0], hold[1..]); // in another PID namespace, its exit cannot tell the waiter it released
         await holder.WaitForLineAsync("LOCKED", TimeSpan.FromSeconds(60));
@@ -133,20 +133,6 @@ public static partial class QuietWaiting
         await holder.StandardInput.FlushAsync();
         using var held = await waiter;
         return clock.Elapsed.TotalMilliseconds;
-    }
-
-    private static bool StraceWorks()
-    {
-        try
-        {
-            using var p = Process.Start(new ProcessStartInfo("strace", ["-qq", "-o", "/dev/null", "true"]) { UseShellExecute = false, RedirectStandardError = true })!;
-            p.WaitForExit();
-            return p.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
     }
 
     [GeneratedRegex(@"^\d+ +(\d\d:\d\d:\d\d\.\d{6}) (?:<\.\.\. )?(\w+)")]

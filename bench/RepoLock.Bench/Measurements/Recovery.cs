@@ -35,11 +35,11 @@ public static class Recovery
 
         double? otherNamespace = null;
         (double TakeOver, double Installed)? installer = null;
-        if (UnshareWorks())
+        if (HostTools.UnshareWorks)
         {
-            otherNamespace = await KillAndTakeOverAsync(ctx, settings, section, ["unshare", "--pid", "--fork", "--mount-proc"]);
+            otherNamespace = await KillAndTakeOverAsync(ctx, settings, section, HostTools.Elsewhere(true));
             ctx.Progress($"recovery from another PID namespace: {otherNamespace:0} ms");
-            installer = await KillInstallerAsync(ctx, section, ["unshare", "--pid", "--fork", "--mount-proc"]);
+            installer = await KillInstallerAsync(ctx, section, HostTools.Elsewhere(true));
             ctx.Progress($"installer killed in another PID namespace: took over after {installer?.TakeOver:0} ms, installed after {installer?.Installed:0} ms");
         }
         else
@@ -182,20 +182,6 @@ public static class Recovery
         finally
         {
             ctx.Registry.TarballLatency = ctx.Size.TarballLatency;
-        }
-    }
-
-    internal static bool UnshareWorks()
-    {
-        try
-        {
-            using var p = Process.Start(new ProcessStartInfo("unshare", ["--pid", "--fork", "--mount-proc", "true"]) { UseShellExecute = false, RedirectStandardError = true })!;
-            p.WaitForExit();
-            return p.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
         }
     }
 

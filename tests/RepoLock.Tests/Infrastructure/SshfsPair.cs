@@ -41,8 +41,9 @@ public sealed class SshfsPair : IDisposable
     /// A pair whose file server logs every request it receives, one log per mount (<see cref="RequestLog"/>): each mount's sshfs runs
     /// OpenSSH's <c>sftp-server -l DEBUG3</c> as its remote command instead of sshd's internal one. What a fleet of clients asks of the
     /// server is then counted where a file server would count it.
+    /// <paramref name="bothOptions"/> go to both mounts (for example <c>cache=no</c>: sshfs's own cache off).
     /// </summary>
-    internal SshfsPair(string? mount2Options, bool logRequests)
+    internal SshfsPair(string? mount2Options, bool logRequests, string? bothOptions = null)
     {
         SkipReason = Missing() ?? (logRequests && !File.Exists(SftpServer) ? $"counting requests needs {SftpServer} (openssh-sftp-server)." : null);
         LogsRequests = logRequests;
@@ -57,8 +58,8 @@ public sealed class SshfsPair : IDisposable
             Directory.CreateDirectory(Mount1);
             Directory.CreateDirectory(Mount2);
             var port = StartSshd();
-            Mount(Mount1, port);
-            Mount(Mount2, port, mount2Options);
+            Mount(Mount1, port, bothOptions);
+            Mount(Mount2, port, string.Join(',', new[] { bothOptions, mount2Options }.OfType<string>()) is { Length: > 0 } o ? o : null);
         }
         catch
         {
