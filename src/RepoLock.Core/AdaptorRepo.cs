@@ -156,7 +156,7 @@ public sealed class AdaptorRepo
             {
                 // "Did the peer finish?": at the start, and then only when the lock was released or changed hands (a listing per poll
                 // would be most of what a waiting build asks of the file server).
-                if (waiter.ShouldCheckPeer() && _layout.IsInstalledFresh(spec.Alias))
+                if (waiter.ShouldCheckPeer() && _layout.IsInstalledNow(spec.Alias))
                 {
                     return Result(spec, InstallOutcome.InstalledByPeer, _time.GetElapsedTime(started));
                 }

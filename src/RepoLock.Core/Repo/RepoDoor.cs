@@ -166,6 +166,57 @@ internal sealed partial class RepoDoor
         return buffer.AsSpan(0, read).ToArray();
     }
 
+    /// <summary>
+    /// Whether a regular file is at <paramref name="path"/> on the file server, asked without trusting a cached "absent" or a lagging listing:
+    /// the folders on the way and the file are opened from the root (never through a link), and a name a lookup says is absent is asked
+    /// again with an exclusive <c>mkdir</c> (<see cref="Revalidate"/>: a folder made that way is removed at once). Only its "present" is a
+    /// fact; for a lock holder deciding that a peer finished while its listing lags (sshfs's directory cache, NFS's until <c>acdirmax</c>).
+    /// </summary>
+    public bool OpensOnServer(string path)
+    {
+        if (!NativeDir.Supported)
+        {
+            return ManagedLook(path) is { Kind: FsKind.File };
+        }
+
+        var current = NativeDir.OpenRoot(Root, out _);
+        try
+        {
+            foreach (var part in PartsBelow(Root, Path.GetDirectoryName(path)!))
+            {
+                var next = OpenRevalidated(current, part, NativeDir.OpenDirAt);
+                current.Dispose();
+                current = next;
+            }
+
+            using var file = OpenRevalidated(current, Path.GetFileName(path), NativeDir.OpenFileAt);
+            return !file.IsInvalid && NativeDir.StatAt(file, "", forceSync: false, out _) is { Kind: FsKind.File };
+        }
+        finally
+        {
+            current.Dispose();
+        }
+
+        static SafeFileHandle OpenRevalidated(SafeFileHandle parent, string name, OpenAt open)
+        {
+            if (parent.IsInvalid)
+            {
+                return new SafeFileHandle(); // invalid: nothing below a missing folder
+            }
+
+            var handle = open(parent, name, out var errno);
+            if (handle.IsInvalid && errno is NativeDir.ENOENT or NativeDir.EIO && Revalidate(parent, name))
+            {
+                handle.Dispose();
+                handle = open(parent, name, out _);
+            }
+
+            return handle;
+        }
+    }
+
+    private delegate SafeFileHandle OpenAt(SafeFileHandle dir, string name, out int errno);
+
     /// <summary>The entries of <paramref name="dir"/> from a fresh listing (empty when it is not there), each with its kind, never followed.</summary>
     /// <exception cref="RepoLockException">RL4002 when <paramref name="dir"/> or a folder above it is a link or not a folder.</exception>
     public IReadOnlyList<(string Name, FsKind Kind)> List(string dir)

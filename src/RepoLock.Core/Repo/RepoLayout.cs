@@ -76,6 +76,26 @@ internal sealed class RepoLayout
     /// <exception cref="RepoLockException">RL4002 when a folder above the entries is a link or not a folder.</exception>
     public bool IsInstalledFresh(string alias) => Installed(alias) == FreshState.Installed;
 
+    /// <summary>
+    /// Whether a waiter may take the alias as installed by a peer now: <see cref="IsInstalledFresh"/>, or, where a listing lags behind a
+    /// peer that just finished (sshfs's directory cache, NFS's until <c>acdirmax</c>), its sentinel and its package.json both open as regular
+    /// files. An open that succeeds was answered by the file server (FUSE and NFS's close-to-open ask it), so only "installed" is taken from
+    /// an open; "not installed" is always a listing's, because a cached lookup can say "absent" for minutes. Nothing is changed on either answer.
+    /// </summary>
+    public bool IsInstalledNow(string alias) => IsInstalledFresh(alias) || OpensInstalled(alias);
+
+    private bool OpensInstalled(string alias)
+    {
+        try
+        {
+            return Door.ReadFile(SentinelPath(alias), RepoDoor.SmallFileLimit) is not null && Door.ReadFile(AdaptorManifest(alias), RepoDoor.SmallFileLimit) is not null;
+        }
+        catch (RepoLockException)
+        {
+            return false; // a link, a special file or an oversized file where one of them belongs: the listing's path reports it
+        }
+    }
+
     /// <summary>What fresh listings say of an alias.</summary>
     internal FreshState Installed(string alias)
     {
@@ -94,7 +114,9 @@ internal sealed class RepoLayout
     /// <summary>
     /// The decision a lock holder makes before it installs: <see cref="IsInstalledFresh"/>, and if the sentinel is not in the listing
     /// although the file server has an entry there (a listing cache, such as sshfs's or FUSE's readdir cache, can lag behind a peer that
-    /// just finished), the listing is read again every <paramref name="poll"/> until it shows the entry, for at most <paramref name="limit"/>.
+    /// just finished), installed if the sentinel and the package.json open on the server (<see cref="RepoDoor.OpensOnServer"/>, which asks
+    /// past cached "absent" entries too), otherwise the listing is read again every <paramref name="poll"/> until it shows the entry, for at
+    /// most <paramref name="limit"/>.
     /// The server is asked with <c>mkdir</c> on the sentinel's path: the kernel passes it to the server even over a cached "absent" entry;
     /// EEXIST means something is there, and a folder we did create is removed at once (a folder there counts as "not installed").
     /// </summary>
@@ -109,9 +131,22 @@ internal sealed class RepoLayout
                 return true;
             }
 
-            if (Door.Look(sentinel) is not null || !ExistsOnServer(sentinel) || time.GetElapsedTime(started) > limit)
+            var listed = Door.Look(sentinel) is not null;
+            if (!listed && !ExistsOnServer(sentinel))
             {
-                return false; // listed already (the adaptor's own files are what is missing), or truly absent
+                return false; // truly absent
+            }
+
+            // The sentinel is there (listed, or on the server past a lagging listing): whether the adaptor's own files are is asked of the
+            // server too, past cached "absent" entries, as the listings of node_modules may lag the same way.
+            if (Door.OpensOnServer(sentinel) && Door.OpensOnServer(AdaptorManifest(alias)))
+            {
+                return true;
+            }
+
+            if (listed || time.GetElapsedTime(started) > limit)
+            {
+                return false; // the adaptor's own files are what is missing
             }
 
             await Task.Delay(poll, time, cancellationToken).ConfigureAwait(false);
