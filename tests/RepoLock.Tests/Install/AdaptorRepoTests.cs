@@ -83,7 +83,7 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
         File.WriteAllText(Directory.CreateDirectory(_layout.Root).FullName + "/package.json", """{ "name": "openfn-repo", "private": true, "dependencies": {} }""");
         var manifestBefore = File.ReadAllText(_layout.ManifestPath);
 
-        var result = await Repo().EnsureInstalledAsync(Specs(spec), default);
+        var result = await Repo(runner: new NoFetchRetries()).EnsureInstalledAsync(Specs(spec), default);
 
         var failure = Assert.Single(result.Failures);
         Assert.Equal(ErrorCodes.NpmFailed, failure.Code);
@@ -257,5 +257,12 @@ public class AdaptorRepoTests : IClassFixture<InstallFixture>, IDisposable
             layout(null, spec.WorkingDirectory);
             return Task.FromResult(new ProcessResult(0, "", false));
         }
+    }
+
+    /// <summary>npm without its retries of a failed fetch (10 s, then 60 s of backoff): the registry's 500 is the answer under test, not a hiccup.</summary>
+    private sealed class NoFetchRetries : IProcessRunner
+    {
+        public Task<ProcessResult> RunAsync(ProcessSpec spec, CancellationToken cancellationToken) =>
+            ProcessRunner.Instance.RunAsync(spec with { Environment = new Dictionary<string, string?>(spec.Environment) { ["npm_config_fetch_retries"] = "0" } }, cancellationToken);
     }
 }
