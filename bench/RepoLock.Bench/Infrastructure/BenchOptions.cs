@@ -38,7 +38,7 @@ public sealed record BenchOptions
     public const string Usage = """
         RepoLock benchmark.
 
-          dotnet run -c Release --project bench/RepoLock.Bench                 full run (under 10 minutes on 2 cores); writes
+          dotnet run -c Release --project bench/RepoLock.Bench                 full run (about 16 minutes on 2 cores); writes
                                                                                bench/results/benchmarks.json and docs/benchmarks.md
           dotnet run -c Release --project bench/RepoLock.Bench -- --smoke      a tiny version of every measurement (under a minute);
                                                                                writes bench/results/smoke/ only
