@@ -171,8 +171,9 @@ internal sealed partial class RepoDoor
     /// the folders on the way and the file are opened from the root (never through a link), and a name a lookup says is absent is asked
     /// again with an exclusive <c>mkdir</c> (<see cref="Revalidate"/>: a folder made that way is removed at once). Only its "present" is a
     /// fact; for a lock holder deciding that a peer finished while its listing lags (sshfs's directory cache, NFS's until <c>acdirmax</c>).
+    /// Without <paramref name="revalidate"/> (a process that holds no lock may not create even for an instant) a cached "absent" stays absent.
     /// </summary>
-    public bool OpensOnServer(string path)
+    public bool OpensOnServer(string path, bool revalidate = true)
     {
         if (!NativeDir.Supported)
         {
@@ -184,12 +185,12 @@ internal sealed partial class RepoDoor
         {
             foreach (var part in PartsBelow(Root, Path.GetDirectoryName(path)!))
             {
-                var next = OpenRevalidated(current, part, NativeDir.OpenDirAt);
+                var next = OpenRevalidated(current, part, NativeDir.OpenDirAt, revalidate);
                 current.Dispose();
                 current = next;
             }
 
-            using var file = OpenRevalidated(current, Path.GetFileName(path), NativeDir.OpenFileAt);
+            using var file = OpenRevalidated(current, Path.GetFileName(path), NativeDir.OpenFileAt, revalidate);
             return !file.IsInvalid && NativeDir.StatAt(file, "", forceSync: false, out _) is { Kind: FsKind.File };
         }
         finally
@@ -197,7 +198,7 @@ internal sealed partial class RepoDoor
             current.Dispose();
         }
 
-        static SafeFileHandle OpenRevalidated(SafeFileHandle parent, string name, OpenAt open)
+        static SafeFileHandle OpenRevalidated(SafeFileHandle parent, string name, OpenAt open, bool revalidate)
         {
             if (parent.IsInvalid)
             {
@@ -205,7 +206,7 @@ internal sealed partial class RepoDoor
             }
 
             var handle = open(parent, name, out var errno);
-            if (handle.IsInvalid && errno is NativeDir.ENOENT or NativeDir.EIO && Revalidate(parent, name))
+            if (handle.IsInvalid && revalidate && errno is NativeDir.ENOENT or NativeDir.EIO && Revalidate(parent, name))
             {
                 handle.Dispose();
                 handle = open(parent, name, out _);

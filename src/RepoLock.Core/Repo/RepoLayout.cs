@@ -84,17 +84,8 @@ internal sealed class RepoLayout
     /// </summary>
     public bool IsInstalledNow(string alias) => IsInstalledFresh(alias) || OpensInstalled(alias);
 
-    private bool OpensInstalled(string alias)
-    {
-        try
-        {
-            return Door.ReadFile(SentinelPath(alias), RepoDoor.SmallFileLimit) is not null && Door.ReadFile(AdaptorManifest(alias), RepoDoor.SmallFileLimit) is not null;
-        }
-        catch (RepoLockException)
-        {
-            return false; // a link, a special file or an oversized file where one of them belongs: the listing's path reports it
-        }
-    }
+    private bool OpensInstalled(string alias) =>
+        Door.OpensOnServer(SentinelPath(alias), revalidate: false) && Door.OpensOnServer(AdaptorManifest(alias), revalidate: false);
 
     /// <summary>What fresh listings say of an alias.</summary>
     internal FreshState Installed(string alias)
